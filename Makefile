@@ -1,0 +1,65 @@
+# The project's commands. Each target sets up what it needs, so a fresh clone
+# only needs Python 3.13 (on PATH as python3.13, or through pyenv).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# sam build looks for "python3.13" on PATH; the virtual environment provides it.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+PYTHON313 := $(shell command -v python3.13 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
+
+.PHONY: help venv test lint typecheck demo build validate checkov clean
+
+help:
+	@echo "make demo   - play a stack's lifecycle against the local Spacelift emulator"
+	@echo "make test   - lint, type-check, validate/build the template and run every test"
+	@echo "make build  - sam build (python3.13, arm64, no Docker)"
+	@echo "make validate - cfn-lint and sam validate --lint on template.yaml"
+	@echo "make checkov  - checkov on template.yaml (in its own virtualenv)"
+
+$(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH, or pyenv with 3.13.0)"; exit 1; }
+	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: venv
+	$(PY) -m mypy
+
+test: lint typecheck
+	$(PY) -m pytest
+
+demo: venv
+	$(PY) -m demo
+
+build: venv
+	$(VENV)/bin/sam build
+
+validate: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint
+
+# checkov pins boto3 and more, which would downgrade the main environment's:
+# it gets a virtualenv of its own.
+CHECKOV_VENV := .venv-checkov
+
+# Made from the main virtualenv's interpreter (so the same Python 3.13).
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+checkov: $(CHECKOV_VENV)/.installed
+	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""Lambda entry point (``app.handler``).
+
+Kept to the standard library on purpose: if importing the provider fails (a
+broken layer, a missing dependency), CloudFormation must still get an answer,
+or the stack hangs until ServiceTimeout. So the import is guarded, and the
+fallback answer is sent with ``urllib`` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+_provider: Callable[[Any, Any], None] | None
+_import_error: Exception | None = None
+try:
+    from spacelift_cfn.handler import lambda_handler as _provider
+except Exception as error:  # any import failure must be answered
+    _provider = None
+    _import_error = error
+
+_FAILED_PREFIX = "spacelift-cfn:create-failed:"
+
+
+def handler(event: Any, context: Any) -> None:
+    if _provider is not None:
+        _provider(event, context)
+        return
+    _answer_import_failure(event)
+
+
+def _answer_import_failure(event: Any) -> None:
+    logging.getLogger(__name__).error("The provider failed to import: %r", _import_error)
+    if not isinstance(event, dict) or not str(event.get("ResponseURL", "")).startswith("http"):
+        return
+    logical_id = str(event.get("LogicalResourceId", ""))
+    physical_id = event.get("PhysicalResourceId") or f"{_FAILED_PREFIX}{logical_id}"
+    body = json.dumps(
+        {
+            "Status": "FAILED",
+            "Reason": f"The provider function could not start ({type(_import_error).__name__}); "
+            "check its layer and its logs.",
+            "PhysicalResourceId": str(physical_id),
+            "StackId": str(event.get("StackId", "")),
+            "RequestId": str(event.get("RequestId", "")),
+            "LogicalResourceId": logical_id,
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - the URL is CloudFormation's presigned URL
+        event["ResponseURL"], data=body, method="PUT", headers={"content-type": ""}
+    )
+    for _attempt in range(3):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            continue

@@ -1,0 +1,229 @@
+"""From a CloudFormation event to exactly one answer.
+
+event → :class:`Envelope` (checked fields) → resource module (validated
+properties → Spacelift calls) → :class:`Outcome` → :class:`Responder` (PUT).
+Nothing below this module knows about events or responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
+from spacelift_cfn.properties import PropertyError
+from spacelift_cfn.resources import attachment, external_id, integration
+from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id
+from spacelift_cfn.responder import (
+    FAILED,
+    MAX_BODY_BYTES,
+    SUCCESS,
+    Outcome,
+    Responder,
+    response_body,
+)
+from spacelift_cfn.settings import ConfigurationError, Settings
+from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
+
+logger = Logger(service="spacelift-cfn")
+
+RESOURCE_TYPES: Mapping[str, ResourceHandler] = {
+    integration.RESOURCE_TYPE: integration,
+    attachment.RESOURCE_TYPE: attachment,
+    external_id.RESOURCE_TYPE: external_id,
+}
+REQUEST_TYPES = ("Create", "Update", "Delete")
+_LOG_KEYS = ("stack_id", "request_id", "logical_resource_id", "request_type", "resource_type")
+#: Room kept in the response for a PhysicalResourceId longer than the event's.
+_ID_ALLOWANCE = 64
+
+_clients: dict[Settings, SpaceliftClient] = {}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The fields of a CloudFormation event, each checked for its type."""
+
+    request_type: str
+    response_url: str
+    stack_id: str
+    request_id: str
+    logical_resource_id: str
+    physical_resource_id: str
+    resource_type: str
+    properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any]
+    problems: tuple[str, ...]
+
+    @classmethod
+    def from_event(cls, event: object) -> Envelope:
+        fields = event if isinstance(event, Mapping) else {}
+        problems: list[str] = [] if isinstance(event, Mapping) else ["the event is not a JSON object"]
+
+        def text(name: str, required: bool = True) -> str:
+            value = fields.get(name)
+            if isinstance(value, str) and (value or not required):
+                return value
+            if required or value is not None:
+                problems.append(f"event field {name} is missing or not a non-empty string")
+            return ""
+
+        def mapping(name: str) -> Mapping[str, Any]:
+            value = fields.get(name)
+            return value if isinstance(value, Mapping) else {}
+
+        envelope = cls(
+            request_type=text("RequestType"),
+            response_url=text("ResponseURL"),
+            stack_id=text("StackId"),
+            request_id=text("RequestId"),
+            logical_resource_id=text("LogicalResourceId"),
+            physical_resource_id=text("PhysicalResourceId", required=False),
+            resource_type=text("ResourceType"),
+            properties=mapping("ResourceProperties"),
+            old_properties=mapping("OldResourceProperties"),
+            problems=(),
+        )
+        if envelope.request_type and envelope.request_type not in REQUEST_TYPES:
+            problems.append(f"RequestType {envelope.request_type[:40]!r} is not Create, Update or Delete")
+        return cls(**{**envelope.__dict__, "problems": tuple(problems)})
+
+    def crhelper_event(self) -> dict[str, str]:
+        """The fields crhelper reads, all present, so it never fails on a malformed event."""
+        event = {
+            "RequestType": self.request_type,
+            "ResponseURL": self.response_url,
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_resource_id,
+        }
+        if self.physical_resource_id:
+            event["PhysicalResourceId"] = self.physical_resource_id
+        return event
+
+    def data_budget(self) -> int:
+        empty = Outcome(SUCCESS, self.physical_resource_id or "x" * 26)
+        envelope_size = len(response_body(empty, self.stack_id, self.request_id, self.logical_resource_id))
+        return MAX_BODY_BYTES - envelope_size - _ID_ALLOWANCE
+
+    def failed(self, reason: str) -> Outcome:
+        """FAILED, with an ID CloudFormation accepts and a later Delete recognises."""
+        physical_id = self.physical_resource_id
+        if self.request_type == "Create" or not physical_id:
+            physical_id = create_failed_id(self.logical_resource_id)
+        return Outcome(FAILED, physical_id, reason)
+
+
+def lambda_handler(event: object, context: LambdaContextLike) -> None:
+    """The function's entry point (through ``app.handler``)."""
+    envelope = Envelope.from_event(event)
+    _log_context(envelope)
+    if not envelope.response_url.startswith(("https://", "http://")):
+        logger.error("Rejected an event without a usable ResponseURL; it cannot be answered")
+        return
+    work_deadline, put_deadline = Deadline.for_work(context)
+    logger.info("Received request", extra={"property_names": sorted(map(str, envelope.properties))[:30]})
+    client: SpaceliftClient | None = None
+
+    def work() -> Outcome:
+        nonlocal client
+        outcome, client = decide(envelope, work_deadline)
+        return outcome
+
+    responder = Responder(put_deadline, lambda: client.secrets() if client else ())
+    responder.answer(envelope.crhelper_event(), context, work)
+    logger.info(
+        "Answered",
+        extra={
+            "status": responder.Status,
+            "physical_resource_id": responder.PhysicalResourceId,
+            "sent": responder.sent,
+        },
+    )
+
+
+def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
+    """The outcome of one request; never raises."""
+    client = None
+    try:
+        if envelope.problems:
+            return _nothing_or_failed(envelope, "Malformed request: " + "; ".join(envelope.problems)), None
+        resource = RESOURCE_TYPES.get(envelope.resource_type)
+        if resource is None:
+            reason = (
+                f"Unknown ResourceType {envelope.resource_type[:60]!r}; this function serves "
+                + ", ".join(RESOURCE_TYPES)
+            )
+            return _nothing_or_failed(envelope, reason), None
+        client = _client()
+        return _run(resource, client, envelope, deadline), client
+    except (PropertyError, SpaceliftError, ConfigurationError) as error:
+        return envelope.failed(str(error)), client
+    except DeadlineExceeded:
+        reason = (
+            "Spacelift did not finish before the function's time ran out; raise its Timeout or try again."
+        )
+        return envelope.failed(reason), client
+    except Exception as error:
+        logger.exception("Unexpected error")
+        return envelope.failed(
+            f"Internal error ({type(error).__name__}); see the provider function's logs."
+        ), client
+
+
+def _run(
+    resource: ResourceHandler, client: SpaceliftClient, envelope: Envelope, deadline: Deadline
+) -> Outcome:
+    request = Request(
+        request_type=envelope.request_type,
+        stack_id=envelope.stack_id,
+        request_id=envelope.request_id,
+        logical_resource_id=envelope.logical_resource_id,
+        physical_resource_id=envelope.physical_resource_id,
+        properties=envelope.properties,
+        old_properties=envelope.old_properties,
+        deadline=deadline,
+        data_budget=envelope.data_budget(),
+    )
+    if request.request_type == "Delete":
+        resource.delete(client, request)
+        return Outcome(
+            SUCCESS, envelope.physical_resource_id or create_failed_id(envelope.logical_resource_id)
+        )
+    result = (
+        resource.create(client, request)
+        if request.request_type == "Create"
+        else resource.update(client, request)
+    )
+    return Outcome(SUCCESS, result.physical_resource_id, "", result.data)
+
+
+def _nothing_or_failed(envelope: Envelope, reason: str) -> Outcome:
+    """A Delete we cannot act on has nothing to delete; anything else fails."""
+    if envelope.request_type == "Delete":
+        return Outcome(
+            SUCCESS, envelope.physical_resource_id or create_failed_id(envelope.logical_resource_id)
+        )
+    return envelope.failed(reason)
+
+
+def _client() -> SpaceliftClient:
+    """One client per configuration and container, so its token and connections are reused."""
+    settings = Settings.from_environment()
+    if settings not in _clients:
+        _clients[settings] = SpaceliftClient(settings)
+    return _clients[settings]
+
+
+def _log_context(envelope: Envelope) -> None:
+    logger.remove_keys(list(_LOG_KEYS))
+    logger.append_keys(
+        stack_id=envelope.stack_id,
+        request_id=envelope.request_id,
+        logical_resource_id=envelope.logical_resource_id,
+        request_type=envelope.request_type,
+        resource_type=envelope.resource_type,
+    )

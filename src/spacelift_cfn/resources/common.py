@@ -1,0 +1,171 @@
+"""What every resource type shares: the request it gets, the result it gives,
+the stack-or-module target, and the computed external IDs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from spacelift_cfn.deadline import Deadline
+from spacelift_cfn.properties import PropertyError, prop, require_access, require_one_of
+from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
+
+#: The PhysicalResourceId of a Create that failed before anything existed.
+#: CloudFormation sends a Delete for it, which must succeed without calling Spacelift.
+CREATE_FAILED_PREFIX = "spacelift-cfn:create-failed:"
+
+POLICY_VERSION = "2012-10-17"
+
+
+def create_failed_id(logical_resource_id: str) -> str:
+    return f"{CREATE_FAILED_PREFIX}{logical_resource_id}"[:1024]
+
+
+def never_created(physical_resource_id: str) -> bool:
+    return not physical_resource_id.strip() or physical_resource_id.startswith(CREATE_FAILED_PREFIX)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One CloudFormation request, as the resource modules see it."""
+
+    request_type: str
+    stack_id: str
+    request_id: str
+    logical_resource_id: str
+    physical_resource_id: str
+    properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any]
+    deadline: Deadline
+    #: Bytes left for the JSON of ``Data`` in a response body of at most 4096 bytes.
+    data_budget: int = 3000
+
+
+@dataclass(frozen=True)
+class Result:
+    """What CloudFormation is told on success."""
+
+    physical_resource_id: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+class ResourceHandler(Protocol):
+    """One module per resource type provides these three functions."""
+
+    def create(self, client: SpaceliftClient, request: Request) -> Result: ...
+
+    def update(self, client: SpaceliftClient, request: Request) -> Result: ...
+
+    def delete(self, client: SpaceliftClient, request: Request) -> None: ...
+
+
+class DataTooLarge(PropertyError):
+    """The attributes would not fit CloudFormation's 4096-byte response."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """A Spacelift stack or module, and the access an integration gives it."""
+
+    stack_id: str | None = prop(
+        "StackId", "ID (slug) of a Spacelift stack. Set this or `ModuleId`.", default=None
+    )
+    module_id: str | None = prop("ModuleId", "ID of a Spacelift module. Set this or `StackId`.", default=None)
+    read: bool = prop("Read", "Use the integration for read phases (planning).", default=True)
+    write: bool = prop("Write", "Use the integration for write phases (applying).", default=True)
+
+    def __post_init__(self) -> None:
+        require_one_of(("StackId", self.stack_id), ("ModuleId", self.module_id))
+        for name, value in (("StackId", self.stack_id), ("ModuleId", self.module_id)):
+            if value is not None and not value.strip():
+                raise PropertyError(name, "must not be empty")
+        require_access(self.read, self.write)
+
+    @property
+    def project_id(self) -> str:
+        """The stack or module ID; the API takes both in its ``stack`` argument."""
+        return self.stack_id or self.module_id or ""
+
+    @property
+    def is_module(self) -> bool:
+        return self.module_id is not None
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    aws_account_id: str
+
+
+_ACCOUNT = "query SpaceliftAccount { name spaceliftAwsAccountId }"
+_accounts: dict[str, Account] = {}
+
+
+def account(client: SpaceliftClient, deadline: Deadline) -> Account:
+    """The Spacelift account's name and AWS account ID; asked once per container."""
+    key = client.settings.graphql_url
+    if key not in _accounts:
+        data = client.query(_ACCOUNT, {}, deadline)
+        name, aws_account_id = data.get("name"), data.get("spaceliftAwsAccountId")
+        if not isinstance(name, str) or not isinstance(aws_account_id, str):
+            raise SpaceliftError("Spacelift did not report its account name and AWS account ID.")
+        _accounts[key] = Account(name, aws_account_id)
+    return _accounts[key]
+
+
+EXTERNAL_ID_SELECTION = "{ externalId assumeRolePolicyStatement }"
+
+
+def external_id_fields(targets: Sequence[Target]) -> tuple[str, str, dict[str, Any]]:
+    """Variable declarations, aliased ``externalIdForStack`` selections and variables.
+
+    Selecting every external ID as an alias of the same field makes N external
+    IDs cost no extra round trip.
+    """
+    declarations, selections, variables = [], [], {}
+    for index, target in enumerate(targets):
+        declarations.append(f"$s{index}: ID!, $r{index}: Boolean!, $w{index}: Boolean!")
+        selections.append(
+            f"e{index}: externalIdForStack(stackId: $s{index}, read: $r{index}, write: $w{index}) "
+            + EXTERNAL_ID_SELECTION
+        )
+        variables.update(
+            {f"s{index}": target.project_id, f"r{index}": target.read, f"w{index}": target.write}
+        )
+    return ", ".join(declarations), " ".join(selections), variables
+
+
+@dataclass(frozen=True)
+class ExternalId:
+    external_id: str
+    statement: dict[str, Any]
+    statement_json: str
+
+
+def read_external_id(result: object, what: str) -> ExternalId:
+    """Check one ``externalIdForStack`` result and parse its trust statement."""
+    if not isinstance(result, dict):
+        raise SpaceliftError(f"Spacelift computed no external ID for {what}; check that it exists.")
+    external_id, statement = result.get("externalId"), result.get("assumeRolePolicyStatement")
+    if not isinstance(external_id, str) or not isinstance(statement, str):
+        raise SpaceliftError(f"Spacelift answered an incomplete external ID for {what}.")
+    try:
+        parsed = json.loads(statement)
+    except ValueError:
+        raise SpaceliftError(f"Spacelift answered a trust statement for {what} that is not JSON.") from None
+    if not isinstance(parsed, dict):
+        raise SpaceliftError(f"Spacelift answered a trust statement for {what} that is not an object.")
+    return ExternalId(external_id, parsed, statement)
+
+
+def trust_policy(statements: Sequence[Mapping[str, Any]]) -> str:
+    """A whole IAM trust policy, compact, from the API's statements."""
+    return json.dumps({"Version": POLICY_VERSION, "Statement": list(statements)}, separators=(",", ":"))
+
+
+def data_size(data: Mapping[str, str]) -> int:
+    """Bytes ``data`` takes in the response body (as the responder serialises it)."""
+    return len(json.dumps(data).encode())

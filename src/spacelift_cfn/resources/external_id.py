@@ -1,0 +1,70 @@
+"""``Custom::SpaceliftAwsIntegrationExternalId``: read the external ID of any integration.
+
+The read-only twin of Terraform's ``spacelift_aws_integration_attachment_external_id``
+data source, for integrations made outside the stack (UI, Terraform) whose role
+lives in CloudFormation. Create and Update are one query; Delete does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacelift_cfn.properties import non_empty, parse, prop
+from spacelift_cfn.resources.common import (
+    EXTERNAL_ID_SELECTION,
+    Request,
+    Result,
+    Target,
+    read_external_id,
+)
+from spacelift_cfn.spacelift import GraphQLError, SpaceliftClient, SpaceliftError
+
+RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"
+
+_READ = (
+    "query AWSIntegrationAttachmentExternalIDRead($id: ID!, $stack: ID!, $read: Boolean!, $write: Boolean!) "
+    "{ spaceliftAwsAccountId awsIntegration(id: $id) { id "
+    f"externalIdForStack(stackId: $stack, read: $read, write: $write) {EXTERNAL_ID_SELECTION} }} }}"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalIdProperties(Target):
+    integration_id: str = prop(
+        "IntegrationId", "ID of an existing Spacelift AWS integration.", check=non_empty
+    )
+
+
+def create(client: SpaceliftClient, request: Request) -> Result:
+    properties = parse(ExternalIdProperties, request.properties)
+    variables = {
+        "id": properties.integration_id,
+        "stack": properties.project_id,
+        "read": properties.read,
+        "write": properties.write,
+    }
+    try:
+        data = client.query(_READ, variables, request.deadline)
+    except GraphQLError as error:
+        raise SpaceliftError(f"Could not read the external ID: {error}") from error
+    integration = data.get("awsIntegration")
+    if not isinstance(integration, dict):
+        raise SpaceliftError(f"AWS integration {properties.integration_id!r} not found; check IntegrationId.")
+    external = read_external_id(integration.get("externalIdForStack"), properties.project_id)
+    access = "write" if properties.write else "read"
+    return Result(
+        f"{properties.integration_id}/{properties.project_id}/{access}",
+        {
+            "ExternalId": external.external_id,
+            "AssumeRolePolicyStatement": external.statement_json,
+            "SpaceliftAwsAccountId": str(data.get("spaceliftAwsAccountId") or ""),
+        },
+    )
+
+
+def update(client: SpaceliftClient, request: Request) -> Result:
+    return create(client, request)
+
+
+def delete(client: SpaceliftClient, request: Request) -> None:
+    """Nothing to delete: this resource only reads."""

@@ -1,0 +1,89 @@
+"""The function's configuration, read from its environment.
+
+Read per invocation (it is cheap) so a misconfigured function answers every
+request with a clear FAILED reason instead of failing at import time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+ENDPOINT = "SPACELIFT_API_KEY_ENDPOINT"
+KEY_ID = "SPACELIFT_API_KEY_ID"
+SECRET = "SPACELIFT_API_KEY_SECRET"
+SECRET_ARN = "SPACELIFT_API_KEY_SECRET_ARN"
+
+#: How long the API key secret read from Secrets Manager is cached per container.
+SECRET_MAX_AGE_SECONDS = 300
+
+
+class ConfigurationError(Exception):
+    """The function's environment is incomplete or unsafe; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    graphql_url: str
+    api_key_id: str
+    api_key_secret: str | None
+    api_key_secret_arn: str | None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        endpoint = environ.get(ENDPOINT, "").strip()
+        key_id = environ.get(KEY_ID, "").strip()
+        secret = environ.get(SECRET) or None
+        secret_arn = environ.get(SECRET_ARN, "").strip() or None
+        missing = [name for name, value in ((ENDPOINT, endpoint), (KEY_ID, key_id)) if not value]
+        if not secret and not secret_arn:
+            missing.append(SECRET_ARN)
+        if missing:
+            raise ConfigurationError(
+                f"The provider function is missing {', '.join(missing)}; "
+                "set them in the function's environment (template.yaml parameters)."
+            )
+        return cls(graphql_url(endpoint), key_id, secret, secret_arn)
+
+    def read_secret(self) -> str:
+        """The API key secret: from the environment, else Secrets Manager (cached)."""
+        if self.api_key_secret:
+            return self.api_key_secret
+        # Imported here: Parameters pulls in boto3, which only this path needs.
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(self.api_key_secret_arn or "", max_age=SECRET_MAX_AGE_SECONDS)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"The secret named by {SECRET_ARN} is empty or not a string.")
+        return value.strip()
+
+
+def graphql_url(endpoint: str) -> str:
+    """Normalise the endpoint to ``…/graphql``; refuse plain HTTP except on loopback.
+
+    Accepts the base URL (as the Terraform provider and spacectl take it) and the
+    full ``/graphql`` URL (as the official Python example takes it).
+    """
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigurationError(f"{ENDPOINT} must be an https:// URL such as https://acme.app.spacelift.io")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"{ENDPOINT} uses plain http:// for {parts.hostname}; use https:// "
+            "(http is only allowed for loopback hosts used in local tests)."
+        )
+    base = endpoint.rstrip("/")
+    base = base.removesuffix("/graphql").rstrip("/")
+    return f"{base}/graphql"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

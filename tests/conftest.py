@@ -1,0 +1,116 @@
+"""Shared fixtures: the Spacelift emulator over HTTP, the response capture
+server, and the provider function invoked the way CloudFormation invokes it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from localcfn import LocalFunction, ResponseServer
+from spacelift_cfn import handler
+from spacelift_cfn.resources import common
+from spacelift_emulator import Emulator
+
+API_KEY_ID = "01HXKEYAAAAAAAAAAAAAAAAAAA"
+API_KEY_SECRET = "s3cr3t-api-key-value-4b1d"
+ACCOUNT_NAME = "acme"
+SPACELIFT_AWS_ACCOUNT = "324880187172"
+ROLE_ARN = "arn:aws:iam::123456789012:role/my_role"
+STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/platform-roles/5b6c7d80-c9a1-11ef-9f2a-0a1b2c3d4e5f"
+SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:spacelift-cfn-provider"
+INTEGRATION = "Custom::SpaceliftAwsIntegration"
+ATTACHMENT = "Custom::SpaceliftAwsIntegrationAttachment"
+EXTERNAL_ID = "Custom::SpaceliftAwsIntegrationExternalId"
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Emulator]:
+    emulator = Emulator(
+        api_keys={API_KEY_ID: API_KEY_SECRET}, account_name=ACCOUNT_NAME, aws_account_id=SPACELIFT_AWS_ACCOUNT
+    )
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server: Emulator) -> Emulator:
+    """A clean emulator with the stacks and module the examples name."""
+    emulator_server.reset()
+    for stack in ("my-stack-id", "my-other-stack-id"):
+        emulator_server.add_stack(stack)
+    emulator_server.add_module("my-module-id")
+    return emulator_server
+
+
+@pytest.fixture(scope="session")
+def response_server() -> Iterator[ResponseServer]:
+    server = ResponseServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def responses(response_server: ResponseServer) -> ResponseServer:
+    response_server.responses.clear()
+    response_server.status_codes.clear()
+    return response_server
+
+
+@pytest.fixture
+def environment(emulator: Emulator) -> dict[str, str]:
+    return {
+        "SPACELIFT_API_KEY_ENDPOINT": emulator.url,
+        "SPACELIFT_API_KEY_ID": API_KEY_ID,
+        "SPACELIFT_API_KEY_SECRET": API_KEY_SECRET,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def function(responses: ResponseServer, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> LocalFunction:
+    """The provider in a fresh ("cold") container."""
+    for name in ("SPACELIFT_API_KEY_SECRET", "SPACELIFT_API_KEY_SECRET_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    cold_container()
+    return LocalFunction(responses, environment)
+
+
+def cold_container() -> None:
+    """Forget what a warm container keeps: clients, tokens, account facts."""
+    handler._clients.clear()
+    common._accounts.clear()
+
+
+def event(
+    request_type: str,
+    properties: dict[str, Any],
+    *,
+    resource_type: str = INTEGRATION,
+    logical_id: str = "SpaceliftIntegration",
+    physical_id: str | None = None,
+    old: dict[str, Any] | None = None,
+    stack_id: str = STACK_ID,
+) -> dict[str, Any]:
+    """A CloudFormation event as it arrives (properties as given: stringify them first for realism)."""
+    built: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": SERVICE_TOKEN,
+        "ResponseURL": "https://example.invalid/replaced-by-LocalFunction",
+        "StackId": stack_id,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": resource_type,
+        "ResourceProperties": {"ServiceToken": SERVICE_TOKEN, **properties},
+    }
+    if physical_id is not None:
+        built["PhysicalResourceId"] = physical_id
+    if old is not None:
+        built["OldResourceProperties"] = {"ServiceToken": SERVICE_TOKEN, **old}
+    return built
