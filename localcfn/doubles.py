@@ -127,8 +127,13 @@ class LocalFunction:
         import app
 
         event = {**event, "ResponseURL": self.responses.url(str(event["RequestId"]))}
+        saved = dict(os.environ)
         os.environ.update(self.environment)
-        app.handler(event, LambdaContext(self.timeout if timeout is None else timeout))
+        try:
+            app.handler(event, LambdaContext(self.timeout if timeout is None else timeout))
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         return self.responses.for_request(str(event["RequestId"]))
 
     def __call__(self, event: dict[str, Any]) -> CapturedResponse:

@@ -114,3 +114,37 @@ def event(
     if old is not None:
         built["OldResourceProperties"] = {"ServiceToken": SERVICE_TOKEN, **old}
     return built
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on loopback: a real AWS API endpoint (Secrets Manager, IAM, DynamoDB)."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The standard AWS environment pointing boto3 (and Powertools) at moto's server."""
+    environment = {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    return environment

@@ -39,7 +39,10 @@ class PropertyError(ValueError):
 
     def under(self, prefix: str) -> PropertyError:
         """The same error, located below ``prefix`` (for nested properties)."""
-        return PropertyError(f"{prefix}.{self.path}" if self.path else prefix, self.problem)
+        if not self.path:
+            return PropertyError(prefix, self.problem)
+        separator = "" if self.path.startswith("[") else "."
+        return PropertyError(f"{prefix}{separator}{self.path}", self.problem)
 
 
 @dataclass(frozen=True)
