@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
-PYTHON313 := $(shell command -v python3.13 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
+PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
 
 .PHONY: help venv test lint typecheck demo build validate checkov clean
 

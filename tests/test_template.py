@@ -95,7 +95,7 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def function(resources: dict[str, Any]) -> dict[str, Any]:
+def function_props(resources: dict[str, Any]) -> dict[str, Any]:
     props: dict[str, Any] = resources[FUNCTION]["Properties"]
     return props
 
@@ -273,35 +273,37 @@ def test_template_uses_the_sam_transform(template: dict[str, Any]) -> None:
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
 
 
-def test_one_function_serves_every_resource_type(resources: dict[str, Any], function: dict[str, Any]) -> None:
+def test_one_function_serves_every_resource_type(
+    resources: dict[str, Any], function_props: dict[str, Any]
+) -> None:
     functions = [
         name
         for name, resource in resources.items()
         if resource["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")
     ]
     assert functions == [FUNCTION]
-    assert function["FunctionName"] == {"Ref": "FunctionName"}
-    assert function["Handler"] == "app.handler"
-    assert function["Runtime"] == "python3.13"
-    assert function["Architectures"] == ["arm64"]
-    assert function["MemorySize"] == 128
-    assert 60 <= function["Timeout"] <= 300
+    assert function_props["FunctionName"] == {"Ref": "FunctionName"}
+    assert function_props["Handler"] == "app.handler"
+    assert function_props["Runtime"] == "python3.13"
+    assert function_props["Architectures"] == ["arm64"]
+    assert function_props["MemorySize"] == 128
+    assert 60 <= function_props["Timeout"] <= 300
     assert resources[FUNCTION]["Metadata"]["BuildMethod"] == "makefile"
 
 
-def test_code_uri_holds_the_handler(function: dict[str, Any]) -> None:
-    code_uri = function["CodeUri"]
+def test_code_uri_holds_the_handler(function_props: dict[str, Any]) -> None:
+    code_uri = function_props["CodeUri"]
     assert isinstance(code_uri, str)
     assert code_uri.rstrip("/") == "src"
-    module, name = function["Handler"].rsplit(".", 1)
+    module, name = function_props["Handler"].rsplit(".", 1)
     source = ROOT / code_uri / f"{module}.py"
     assert source.is_file()
     assert re.search(rf"^def {name}\(", source.read_text(), re.MULTILINE)
     assert (ROOT / code_uri / "Makefile").is_file()
 
 
-def test_layer_holds_the_requirements(resources: dict[str, Any], function: dict[str, Any]) -> None:
-    layers = function["Layers"]
+def test_layer_holds_the_requirements(resources: dict[str, Any], function_props: dict[str, Any]) -> None:
+    layers = function_props["Layers"]
     assert len(layers) == 1
     layer_id = layers[0]["Ref"]
     layer = resources[layer_id]
@@ -312,8 +314,8 @@ def test_layer_holds_the_requirements(resources: dict[str, Any], function: dict[
     assert content.startswith("layers/")
     assert (ROOT / content / "requirements.txt").is_file()
     assert (ROOT / content / "Makefile").is_file()
-    assert props["CompatibleRuntimes"] == [function["Runtime"]]
-    assert props["CompatibleArchitectures"] == function["Architectures"]
+    assert props["CompatibleRuntimes"] == [function_props["Runtime"]]
+    assert props["CompatibleArchitectures"] == function_props["Architectures"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
 
 
@@ -327,25 +329,25 @@ def test_layer_requirements_leave_boto3_to_the_runtime() -> None:
     assert all("==" in line for line in requirements), requirements
 
 
-def test_environment(function: dict[str, Any]) -> None:
-    assert function["Environment"]["Variables"] == ENVIRONMENT
+def test_environment(function_props: dict[str, Any]) -> None:
+    assert function_props["Environment"]["Variables"] == ENVIRONMENT
 
 
-def test_async_retries_stop_once_cloudformation_has_given_up(function: dict[str, Any]) -> None:
-    config = function["EventInvokeConfig"]
+def test_async_retries_stop_once_cloudformation_has_given_up(function_props: dict[str, Any]) -> None:
+    config = function_props["EventInvokeConfig"]
     # Lambda's retries are kept: a crashed container gets another go...
     assert config["MaximumRetryAttempts"] > 0
     # ...but a retry of a timed-out attempt (a minute after the timeout) is
     # dropped: CloudFormation (ServiceTimeout ~150 s) no longer waits for it.
-    assert 60 <= config["MaximumEventAgeInSeconds"] < function["Timeout"] + 60
+    assert 60 <= config["MaximumEventAgeInSeconds"] < function_props["Timeout"] + 60
 
 
-def test_logs_go_to_an_explicit_log_group(resources: dict[str, Any], function: dict[str, Any]) -> None:
+def test_logs_go_to_an_explicit_log_group(resources: dict[str, Any], function_props: dict[str, Any]) -> None:
     group = resources["ProviderLogGroup"]
     assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${FunctionName}"}
     assert group["Properties"]["RetentionInDays"] > 0
-    logging = function["LoggingConfig"]
+    logging = function_props["LoggingConfig"]
     assert logging["LogGroup"] == {"Ref": "ProviderLogGroup"}
     assert logging["LogFormat"] == "JSON"
     # Lambda's AWS_LAMBDA_LOG_LEVEL overrides POWERTOOLS_LOG_LEVEL: same source.
@@ -381,10 +383,10 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_role_has_least_privilege(resources: dict[str, Any], function: dict[str, Any]) -> None:
+def test_role_has_least_privilege(resources: dict[str, Any], function_props: dict[str, Any]) -> None:
     # An explicit role: SAM's default one would add AWSLambdaBasicExecutionRole.
-    assert "Policies" not in function
-    assert _get_att(function["Role"]) == ["ProviderFunctionRole", "Arn"]
+    assert "Policies" not in function_props
+    assert _get_att(function_props["Role"]) == ["ProviderFunctionRole", "Arn"]
     role = resources["ProviderFunctionRole"]
     assert role["Type"] == "AWS::IAM::Role"
     assert "ManagedPolicyArns" not in role["Properties"]

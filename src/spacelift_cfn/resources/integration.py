@@ -190,11 +190,22 @@ def _create(
     try:
         integration = _mutate(client, request, properties, "awsIntegrationCreate", None)
     except OutcomeUnknown:
+        # The create may have been applied: adopt it if so, else create again.
+        adopted = _find_own(client, request, properties)
+        operation = "awsIntegrationUpdate" if adopted else "awsIntegrationCreate"
+        integration = _mutate(client, request, properties, operation, adopted)
+    except GraphQLError as error:
+        if not error.mentions("already exists"):
+            raise
+        # Names are unique, so the conflict is the evidence that an earlier attempt of
+        # this Create (whose answer was lost) may have made it: adopt it if it is ours.
         adopted = _find_own(client, request, properties)
         if adopted is None:
-            integration = _mutate(client, request, properties, "awsIntegrationCreate", None)
-        else:
-            integration = _mutate(client, request, properties, "awsIntegrationUpdate", adopted)
+            raise SpaceliftError(
+                f"Spacelift already has an AWS integration named {properties.name!r} that this resource "
+                "did not create; choose another Name or delete that integration."
+            ) from error
+        integration = _mutate(client, request, properties, "awsIntegrationUpdate", adopted)
     return _result(integration, properties, spacelift_account, request)
 
 
