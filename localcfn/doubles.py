@@ -115,7 +115,9 @@ class LocalFunction:
     ``environment`` is applied to ``os.environ`` for the call, as Lambda would set it.
     """
 
-    def __init__(self, responses: ResponseServer, environment: dict[str, str], timeout: float = 120.0) -> None:
+    def __init__(
+        self, responses: ResponseServer, environment: dict[str, str], timeout: float = 120.0
+    ) -> None:
         self.responses = responses
         self.environment = environment
         self.timeout = timeout

@@ -66,6 +66,7 @@ class StackPlayer:
         self.stack_id = f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/{uuid.uuid4()}"
         self.on_request = on_request or (lambda event, response: None)
         self.resources: dict[str, Resource] = {}
+        self._values: dict[str, str] = {}
 
     # The three stack operations -------------------------------------------------
 
@@ -74,8 +75,10 @@ class StackPlayer:
         for logical_id in self._order(body):
             self._create(logical_id, body["Resources"][logical_id])
 
-    def update(self, parameters: Mapping[str, str]) -> None:
-        self.parameters.update(parameters)
+    def update(self, parameters: Mapping[str, str] | None = None, template: Path | None = None) -> None:
+        """A stack update with new parameter values and/or a new template."""
+        self.parameters.update(parameters or {})
+        self.template = template or self.template
         body = self._load()
         replaced: list[Resource] = []
         for logical_id in self._order(body):
@@ -87,8 +90,14 @@ class StackPlayer:
             if old.type.startswith("Custom::"):
                 response = self._send("Update", old, new_properties, old.properties)
                 if response.physical_id != old.physical_id:
-                    replaced.append(Resource(old.logical_id, old.type, old.physical_id, old.data, old.properties))
-                old.physical_id, old.data, old.properties = response.physical_id, response.data, new_properties
+                    replaced.append(
+                        Resource(old.logical_id, old.type, old.physical_id, old.data, old.properties)
+                    )
+                old.physical_id, old.data, old.properties = (
+                    response.physical_id,
+                    response.data,
+                    new_properties,
+                )
             else:
                 self._update_role(old, new_properties)
         for resource in replaced:  # UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
@@ -170,7 +179,7 @@ class StackPlayer:
     def _load(self) -> dict[str, Any]:
         body = cfn_yaml.load(str(self.template))
         defaults = {name: str(p.get("Default", "")) for name, p in body.get("Parameters", {}).items()}
-        self.parameters = {**defaults, **self.parameters}
+        self._values = {**defaults, **self.parameters}
         return dict(body)
 
     def _order(self, body: Mapping[str, Any]) -> list[str]:
@@ -211,8 +220,8 @@ class StackPlayer:
         pseudo["AWS::StackName"] = self.stack_name
         if name in pseudo:
             return pseudo[name]
-        if name in self.parameters:
-            return self.parameters[name]
+        if name in self._values:
+            return self._values[name]
         return self.resources[name].physical_id
 
     def _sub(self, name: str) -> str:

@@ -19,7 +19,9 @@ API_KEY_SECRET = "s3cr3t-api-key-value-4b1d"
 ACCOUNT_NAME = "acme"
 SPACELIFT_AWS_ACCOUNT = "324880187172"
 ROLE_ARN = "arn:aws:iam::123456789012:role/my_role"
-STACK_ID = "arn:aws:cloudformation:eu-west-1:123456789012:stack/platform-roles/5b6c7d80-c9a1-11ef-9f2a-0a1b2c3d4e5f"
+STACK_ID = (
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/platform-roles/5b6c7d80-c9a1-11ef-9f2a-0a1b2c3d4e5f"
+)
 SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:spacelift-cfn-provider"
 INTEGRATION = "Custom::SpaceliftAwsIntegration"
 ATTACHMENT = "Custom::SpaceliftAwsIntegrationAttachment"
@@ -72,7 +74,9 @@ def environment(emulator: Emulator) -> dict[str, str]:
 
 
 @pytest.fixture
-def function(responses: ResponseServer, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> LocalFunction:
+def function(
+    responses: ResponseServer, environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> LocalFunction:
     """The provider in a fresh ("cold") container."""
     for name in ("SPACELIFT_API_KEY_SECRET", "SPACELIFT_API_KEY_SECRET_ARN"):
         monkeypatch.delenv(name, raising=False)
@@ -119,9 +123,12 @@ def event(
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's server on loopback: a real AWS API endpoint (Secrets Manager, IAM, DynamoDB)."""
+    import os
     import socket
 
     from moto.server import ThreadedMotoServer
+
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # PowerUserAccess and friends
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
