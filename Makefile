@@ -39,7 +39,7 @@ test: lint typecheck
 	$(PY) -m pytest
 
 demo: venv
-	$(PY) -m demo
+	PYTHONPATH=src $(PY) -m demo
 
 build: venv
 	$(VENV)/bin/sam build

@@ -42,7 +42,11 @@ INTEGRATION_CASES = [
     ),
     ({**VALID, "ExternalIdsFor": [{"StackId": "a", "Stack": "b"}]}, "ExternalIdsFor[0].Stack", "unknown"),
     ({**VALID, "ExternalIdsFor": [{"StackId": "a"}, {"StackId": "a"}]}, "ExternalIdsFor[1]", "twice"),
-    ({**VALID, "ExternalIdsFor": [{"StackId": "a", "Write": "nope"}]}, "ExternalIdsFor[0].Write", "true or false"),
+    (
+        {**VALID, "ExternalIdsFor": [{"StackId": "a", "Write": "nope"}]},
+        "ExternalIdsFor[0].Write",
+        "true or false",
+    ),
 ]
 
 
@@ -64,7 +68,9 @@ def test_a_bad_update_fails_keeps_the_physical_id_and_changes_nothing(
     function: LocalFunction, emulator: Emulator
 ) -> None:
     created = function(event("Create", VALID))
-    response = function(event("Update", {**VALID, "Name": "new", "RoleARN": "x"}, physical_id=created.physical_id))
+    response = function(
+        event("Update", {**VALID, "Name": "new", "RoleARN": "x"}, physical_id=created.physical_id)
+    )
 
     assert (response.status, response.physical_id) == ("FAILED", created.physical_id)
     assert "RoleARN" in response.reason
@@ -108,19 +114,27 @@ def test_service_timeout_is_tolerated(function: LocalFunction) -> None:
     assert function(event("Create", {**VALID, "ServiceTimeout": "150"})).status == "SUCCESS"
 
 
-def test_an_unknown_resource_type_fails_and_its_delete_succeeds(function: LocalFunction, emulator: Emulator) -> None:
+def test_an_unknown_resource_type_fails_and_its_delete_succeeds(
+    function: LocalFunction, emulator: Emulator
+) -> None:
     created = function(event("Create", VALID, resource_type="Custom::SpaceliftStack"))
     assert created.status == "FAILED"
     assert "Custom::SpaceliftStack" in created.reason and "Custom::SpaceliftAwsIntegration" in created.reason
 
-    deleted = function(event("Delete", VALID, resource_type="Custom::SpaceliftStack", physical_id=created.physical_id))
+    deleted = function(
+        event("Delete", VALID, resource_type="Custom::SpaceliftStack", physical_id=created.physical_id)
+    )
     assert deleted.status == "SUCCESS"
     assert emulator.request_count() == 0
 
 
-def test_a_delete_with_malformed_old_properties_still_succeeds(function: LocalFunction, emulator: Emulator) -> None:
+def test_a_delete_with_malformed_old_properties_still_succeeds(
+    function: LocalFunction, emulator: Emulator
+) -> None:
     created = function(event("Create", VALID))
-    response = function(event("Delete", {"Name": ["old", "shape"], "Extra": "1"}, physical_id=created.physical_id))
+    response = function(
+        event("Delete", {"Name": ["old", "shape"], "Extra": "1"}, physical_id=created.physical_id)
+    )
 
     assert response.status == "SUCCESS"
     assert emulator.integrations == {}

@@ -44,7 +44,9 @@ def test_every_sample_event_is_covered() -> None:
 
 def load(name: str, integration_id: str, attachment_id: str) -> dict[str, Any]:
     text = (EVENTS / name).read_text()
-    text = text.replace(INTEGRATION_PLACEHOLDER, integration_id).replace(ATTACHMENT_PLACEHOLDER, attachment_id)
+    text = text.replace(INTEGRATION_PLACEHOLDER, integration_id).replace(
+        ATTACHMENT_PLACEHOLDER, attachment_id
+    )
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

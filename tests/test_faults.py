@@ -106,7 +106,10 @@ def test_spacelift_down_fails_before_the_deadline(function: LocalFunction, emula
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    function.environment = {**function.environment, "SPACELIFT_API_KEY_ENDPOINT": f"http://127.0.0.1:{closed_port}"}
+    function.environment = {
+        **function.environment,
+        "SPACELIFT_API_KEY_ENDPOINT": f"http://127.0.0.1:{closed_port}",
+    }
     function.timeout = 6
     started = time.monotonic()
     response = function(event("Create", PROPERTIES))
@@ -116,7 +119,9 @@ def test_spacelift_down_fails_before_the_deadline(function: LocalFunction, emula
     assert time.monotonic() - started < 6
 
 
-def test_a_hanging_spacelift_is_answered_before_the_deadline(function: LocalFunction, emulator: Emulator) -> None:
+def test_a_hanging_spacelift_is_answered_before_the_deadline(
+    function: LocalFunction, emulator: Emulator
+) -> None:
     function.timeout = 4
     emulator.faults.latency = 10
     started = time.monotonic()

@@ -29,7 +29,8 @@ def test_endpoint_is_normalised(endpoint: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["http://acme.app.spacelift.io", "http://10.0.0.1/graphql", "ftp://x", "acme.app.spacelift.io"]
+    "endpoint",
+    ["http://acme.app.spacelift.io", "http://10.0.0.1/graphql", "ftp://x", "acme.app.spacelift.io"],
 )
 def test_plain_http_and_other_schemes_are_refused_except_on_loopback(endpoint: str) -> None:
     with pytest.raises(ConfigurationError, match="https://"):
@@ -39,7 +40,10 @@ def test_plain_http_and_other_schemes_are_refused_except_on_loopback(endpoint: s
 def test_a_refused_endpoint_fails_the_request_with_a_clear_reason(
     function: LocalFunction, emulator: Emulator
 ) -> None:
-    function.environment = {**function.environment, "SPACELIFT_API_KEY_ENDPOINT": "http://acme.app.spacelift.io"}
+    function.environment = {
+        **function.environment,
+        "SPACELIFT_API_KEY_ENDPOINT": "http://acme.app.spacelift.io",
+    }
     response = function(event("Create", {"Name": "x", "RoleArn": ROLE_ARN}))
 
     assert response.status == "FAILED"
@@ -48,14 +52,16 @@ def test_a_refused_endpoint_fails_the_request_with_a_clear_reason(
 
 
 def test_missing_settings_are_named() -> None:
-    with pytest.raises(ConfigurationError, match="SPACELIFT_API_KEY_ID.*SPACELIFT_API_KEY_SECRET_ARN"):
+    with pytest.raises(ConfigurationError, match=r"SPACELIFT_API_KEY_ID.*SPACELIFT_API_KEY_SECRET_ARN"):
         Settings.from_environment({"SPACELIFT_API_KEY_ENDPOINT": "https://acme.app.spacelift.io"})
 
 
 def test_the_secret_is_read_from_secrets_manager_once_per_container(
     function: LocalFunction, emulator: Emulator, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arn = boto3.client("secretsmanager").create_secret(Name="spacelift/api-key", SecretString=API_KEY_SECRET)["ARN"]
+    arn = boto3.client("secretsmanager").create_secret(Name="spacelift/api-key", SecretString=API_KEY_SECRET)[
+        "ARN"
+    ]
     environment = {**function.environment, **aws, "SPACELIFT_API_KEY_SECRET_ARN": arn}
     del environment["SPACELIFT_API_KEY_SECRET"]
     monkeypatch.delenv("SPACELIFT_API_KEY_SECRET")
@@ -90,3 +96,12 @@ def test_an_unknown_key_id_is_named(function: LocalFunction) -> None:
     assert response.status == "FAILED"
     assert "SPACELIFT_API_KEY_ID" in response.reason
     assert API_KEY_ID not in response.reason
+
+
+def test_a_misconfigured_function_still_acknowledges_the_rollback_delete(function: LocalFunction) -> None:
+    function.environment = {**function.environment, "SPACELIFT_API_KEY_ENDPOINT": ""}
+    failed = function(event("Create", {"Name": "x", "RoleArn": ROLE_ARN}))
+    assert failed.status == "FAILED" and "SPACELIFT_API_KEY_ENDPOINT" in failed.reason
+
+    rollback = function(event("Delete", {"Name": "x", "RoleArn": ROLE_ARN}, physical_id=failed.physical_id))
+    assert (rollback.status, rollback.physical_id) == ("SUCCESS", failed.physical_id)

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
 from spacelift_cfn.properties import PropertyError
 from spacelift_cfn.resources import attachment, external_id, integration
-from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id
+from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id, never_created
 from spacelift_cfn.responder import (
     FAILED,
     MAX_BODY_BYTES,
@@ -158,6 +158,10 @@ def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftCl
                 + ", ".join(RESOURCE_TYPES)
             )
             return _nothing_or_failed(envelope, reason), None
+        if envelope.request_type == "Delete" and never_created(envelope.physical_resource_id):
+            # The ID of a failed Create: acknowledged even when the function is misconfigured,
+            # or the stack's rollback would fail too.
+            return _acknowledged(envelope), None
         client = _client()
         return _run(resource, client, envelope, deadline), client
     except (PropertyError, SpaceliftError, ConfigurationError) as error:
@@ -190,9 +194,7 @@ def _run(
     )
     if request.request_type == "Delete":
         resource.delete(client, request)
-        return Outcome(
-            SUCCESS, envelope.physical_resource_id or create_failed_id(envelope.logical_resource_id)
-        )
+        return _acknowledged(envelope)
     result = (
         resource.create(client, request)
         if request.request_type == "Create"
@@ -203,11 +205,12 @@ def _run(
 
 def _nothing_or_failed(envelope: Envelope, reason: str) -> Outcome:
     """A Delete we cannot act on has nothing to delete; anything else fails."""
-    if envelope.request_type == "Delete":
-        return Outcome(
-            SUCCESS, envelope.physical_resource_id or create_failed_id(envelope.logical_resource_id)
-        )
-    return envelope.failed(reason)
+    return _acknowledged(envelope) if envelope.request_type == "Delete" else envelope.failed(reason)
+
+
+def _acknowledged(envelope: Envelope) -> Outcome:
+    """SUCCESS for a Delete, echoing its PhysicalResourceId."""
+    return Outcome(SUCCESS, envelope.physical_resource_id or create_failed_id(envelope.logical_resource_id))
 
 
 def _client() -> SpaceliftClient:
