@@ -7,16 +7,18 @@ Nothing below this module knows about events or responses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from spacelift_cfn import exactly_once
 from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
+from spacelift_cfn.exactly_once import DuplicateInProgress
 from spacelift_cfn.properties import PropertyError
 from spacelift_cfn.resources import attachment, external_id, integration
-from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id, never_created
+from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id, is_failed_create_id
 from spacelift_cfn.responder import (
     FAILED,
     MAX_BODY_BYTES,
@@ -104,6 +106,13 @@ class Envelope:
             event["PhysicalResourceId"] = self.physical_resource_id
         return event
 
+    def idempotency_key(self) -> dict[str, str]:
+        return {
+            "StackId": self.stack_id,
+            "RequestId": self.request_id,
+            "LogicalResourceId": self.logical_resource_id,
+        }
+
     def data_budget(self) -> int:
         empty = Outcome(SUCCESS, self.physical_resource_id or "x" * 26)
         envelope_size = len(response_body(empty, self.stack_id, self.request_id, self.logical_resource_id))
@@ -125,7 +134,8 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
         logger.error("Rejected an event without a usable ResponseURL; it cannot be answered")
         return
     work_deadline, put_deadline = Deadline.for_work(context)
-    logger.info("Received request", extra={"property_names": sorted(map(str, envelope.properties))[:30]})
+    names = sorted(str(name)[:64] for name in envelope.properties)[:30]
+    logger.info("Received request", extra={"property_names": names})
     client: SpaceliftClient | None = None
 
     def work() -> Outcome:
@@ -133,16 +143,35 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
         outcome, client = decide(envelope, work_deadline)
         return outcome
 
+    try:
+        outcome = _once(envelope, context, work)
+    except DuplicateInProgress:
+        logger.warning("Another delivery of this event is running and will answer; this one stays silent")
+        return
     responder = Responder(put_deadline, lambda: client.secrets() if client else ())
-    responder.answer(envelope.crhelper_event(), context, work)
-    logger.info(
-        "Answered",
-        extra={
-            "status": responder.Status,
-            "physical_resource_id": responder.PhysicalResourceId,
-            "sent": responder.sent,
-        },
-    )
+    responder.answer(envelope.crhelper_event(), context, lambda: outcome)
+    extra = {
+        "status": outcome.status,
+        "physical_resource_id": outcome.physical_resource_id,
+        "sent": responder.sent,
+    }
+    logger.info("Answered", extra=extra)
+
+
+def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Outcome]) -> Outcome:
+    """Create and Update once per event (see exactly_once); Delete is idempotent by itself."""
+    if envelope.request_type == "Delete" or envelope.problems:
+        return work()
+    try:
+        return exactly_once.run_once(envelope.idempotency_key(), context, work)
+    except DuplicateInProgress:
+        raise
+    except Exception as error:
+        logger.exception("The idempotency table failed")
+        return envelope.failed(
+            f"The provider could not use its idempotency table ({type(error).__name__}); nothing was "
+            "changed in Spacelift. Check the table named by IDEMPOTENCY_TABLE and try again."
+        )
 
 
 def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
@@ -158,7 +187,7 @@ def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftCl
                 + ", ".join(RESOURCE_TYPES)
             )
             return _nothing_or_failed(envelope, reason), None
-        if envelope.request_type == "Delete" and never_created(envelope.physical_resource_id):
+        if envelope.request_type == "Delete" and is_failed_create_id(envelope.physical_resource_id):
             # The ID of a failed Create: acknowledged even when the function is misconfigured,
             # or the stack's rollback would fail too.
             return _acknowledged(envelope), None
@@ -193,6 +222,8 @@ def _run(
         data_budget=envelope.data_budget(),
     )
     if request.request_type == "Delete":
+        if not request.physical_resource_id:  # CloudFormation cancelled a Create still running
+            exactly_once.cancel(request.stack_id, request.logical_resource_id)
         resource.delete(client, request)
         return _acknowledged(envelope)
     result = (
@@ -200,6 +231,11 @@ def _run(
         if request.request_type == "Create"
         else resource.update(client, request)
     )
+    if request.request_type == "Create" and exactly_once.cancelled(
+        request.stack_id, request.logical_resource_id
+    ):
+        resource.delete(client, replace(request, physical_resource_id=result.physical_resource_id))
+        return envelope.failed("CloudFormation cancelled this Create; what it made was deleted again.")
     return Outcome(SUCCESS, result.physical_resource_id, "", result.data)
 
 

@@ -86,7 +86,7 @@ def response_body(
         "RequestId": request_id,
         "LogicalResourceId": logical_resource_id,
         "NoEcho": False,
-        "Data": outcome.data,
+        "Data": dict(sorted(outcome.data.items())),  # stable bytes when an outcome is replayed
     }
     encoded = json.dumps(body).encode()
     if len(encoded) > MAX_BODY_BYTES:

@@ -24,8 +24,14 @@ def create_failed_id(logical_resource_id: str) -> str:
     return f"{CREATE_FAILED_PREFIX}{logical_resource_id}"[:1024]
 
 
+def is_failed_create_id(physical_resource_id: str) -> bool:
+    """The ID this provider answers a failed Create with."""
+    return physical_resource_id.startswith(CREATE_FAILED_PREFIX)
+
+
 def never_created(physical_resource_id: str) -> bool:
-    return not physical_resource_id.strip() or physical_resource_id.startswith(CREATE_FAILED_PREFIX)
+    """No object stands behind this ID: a failed Create's, or none (a cancelled Create's)."""
+    return not physical_resource_id.strip() or is_failed_create_id(physical_resource_id)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,9 @@ def update(client: SpaceliftClient, request: Request) -> Result:
 
 
 def delete(client: SpaceliftClient, request: Request) -> None:
+    if not request.physical_resource_id:
+        _delete_cancelled(client, request)
+        return
     if never_created(request.physical_resource_id):
         return
     try:
@@ -173,6 +176,17 @@ def delete(client: SpaceliftClient, request: Request) -> None:
                 f"still attached to stacks or modules ({error}); detach it first."
             ) from error
         raise
+
+
+def _delete_cancelled(client: SpaceliftClient, request: Request) -> None:
+    """CloudFormation cancelled the Create: delete what it made, if it got that far."""
+    try:
+        properties = parse(IntegrationProperties, request.properties)
+    except PropertyError:
+        return  # an invalid Create never reached Spacelift
+    made = _find_own(client, request, properties)
+    if made:
+        delete(client, replace(request, physical_resource_id=made))
 
 
 def _prepare(client: SpaceliftClient, request: Request, properties: IntegrationProperties) -> Account:
