@@ -47,6 +47,8 @@ class ResponseServer:
 
     responses: list[CapturedResponse] = field(default_factory=list)
     status_codes: list[int] = field(default_factory=list)
+    #: The HTTP status answered to every PUT, accepted or not.
+    attempts: list[int] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     def start(self) -> ResponseServer:
@@ -58,6 +60,7 @@ class ResponseServer:
             def do_PUT(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status = recorder.status_codes.pop(0) if recorder.status_codes else 200
+                recorder.attempts.append(status)
                 if status == 200:
                     recorder.responses.append(CapturedResponse(self.path, dict(self.headers), raw))
                 self.send_response(status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from localcfn import LocalFunction, ResponseServer
 from spacelift_cfn import handler
 from spacelift_cfn.resources import common
 from spacelift_emulator import Emulator
+from tests import tally
 
 API_KEY_ID = "01HXKEYAAAAAAAAAAAAAAAAAAA"
 API_KEY_SECRET = "s3cr3t-api-key-value-4b1d"
@@ -39,13 +41,30 @@ def emulator_server() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def emulator(emulator_server: Emulator) -> Emulator:
+def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
     """A clean emulator with the stacks and module the examples name."""
     emulator_server.reset()
     for stack in ("my-stack-id", "my-other-stack-id"):
         emulator_server.add_stack(stack)
     emulator_server.add_module("my-module-id")
-    return emulator_server
+    yield emulator_server
+    tally.add("Spacelift faults injected", sum(1 for r in emulator_server.requests if r.fault))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the run's counts into docs/reliability.md after a full, green run."""
+    if exitstatus != 0 or not {"hostile inputs tried", "duplicates delivered"} <= tally.counts.keys():
+        return
+    rows = "\n".join(f"| {name} | {count} |" for name, count in sorted(tally.counts.items()))
+    block = f"| What | Count |\n|---|---|\n{rows}\n"
+    path = Path(__file__).parent.parent / "docs" / "reliability.md"
+    if not path.exists():
+        return
+    text = path.read_text()
+    start, end = "<!-- counts:start -->\n", "<!-- counts:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        path.write_text(head + start + block + end + rest.split(end, 1)[1])
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +78,7 @@ def response_server() -> Iterator[ResponseServer]:
 def responses(response_server: ResponseServer) -> ResponseServer:
     response_server.responses.clear()
     response_server.status_codes.clear()
+    response_server.attempts.clear()
     return response_server
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from localcfn import CapturedResponse, LocalFunction
 from spacelift_emulator import Emulator
+from tests import tally
 from tests.conftest import ROLE_ARN, event
 
 PROPERTIES = {"Name": "my_role", "RoleArn": ROLE_ARN, "ExternalIdsFor": [{"StackId": "my-stack-id"}]}
@@ -48,6 +49,7 @@ def test_a_redelivered_create_replays_the_same_answer(
     create = event("Create", PROPERTIES)
     first = function.send(create)
     second = function.send(create)
+    tally.add("duplicates delivered")
 
     assert len(emulator.integrations) == 1
     assert emulator.request_count("awsIntegrationCreate") == 1
@@ -62,6 +64,7 @@ def test_concurrent_duplicates_create_one_integration_and_one_answer(
     emulator.faults.latency = 0.5
     create = event("Create", PROPERTIES)
     answers = deliver_concurrently(function, [create, create, create])
+    tally.add("duplicates delivered", 2)
     emulator.faults.latency = 0
 
     assert len(emulator.integrations) == 1
@@ -80,6 +83,7 @@ def test_a_failed_answer_is_replayed_not_changed(
     emulator.faults.reset()
     function.timeout = 120
     _, second = function.send(create)
+    tally.add("duplicates delivered")
 
     assert first.status == second.status == "FAILED"
     assert first.raw == second.raw

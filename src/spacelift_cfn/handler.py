@@ -7,6 +7,7 @@ Nothing below this module knows about events or responses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,6 +32,10 @@ from spacelift_cfn.settings import ConfigurationError, Settings
 from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
 
 logger = Logger(service="spacelift-cfn")
+# At DEBUG these log request lines and bodies: the presigned ResponseURL's signature and the
+# secret read from Secrets Manager. crhelper's boto_level did the same.
+for _library in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
 
 RESOURCE_TYPES: Mapping[str, ResourceHandler] = {
     integration.RESOURCE_TYPE: integration,
@@ -41,6 +46,18 @@ REQUEST_TYPES = ("Create", "Update", "Delete")
 _LOG_KEYS = ("stack_id", "request_id", "logical_resource_id", "request_type", "resource_type")
 #: Room kept in the response for a PhysicalResourceId longer than the event's.
 _ID_ALLOWANCE = 64
+
+#: Longest values (UTF-8 bytes) CloudFormation sends; longer ones are refused and echoed cut
+#: short, so that even then the answer fits its 4096 bytes.
+_FIELD_LIMITS = {
+    "RequestType": 16,
+    "ResponseURL": 4096,
+    "StackId": 512,
+    "RequestId": 128,
+    "LogicalResourceId": 255,
+    "PhysicalResourceId": 1024,
+    "ResourceType": 128,
+}
 
 _clients: dict[Settings, SpaceliftClient] = {}
 
@@ -67,6 +84,9 @@ class Envelope:
 
         def text(name: str, required: bool = True) -> str:
             value = fields.get(name)
+            if isinstance(value, str) and len(value.encode()) > _FIELD_LIMITS[name]:
+                problems.append(f"event field {name} is longer than CloudFormation allows")
+                return value.encode()[: _FIELD_LIMITS[name]].decode(errors="ignore")
             if isinstance(value, str) and (value or not required):
                 return value
             if required or value is not None:

@@ -28,7 +28,7 @@ import requests
 from crhelper.resource_helper import CfnResource
 
 from spacelift_cfn.deadline import Deadline
-from spacelift_cfn.resources.common import create_failed_id
+from spacelift_cfn.resources.common import create_failed_id, data_size
 
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
@@ -88,17 +88,17 @@ def response_body(
         "NoEcho": False,
         "Data": dict(sorted(outcome.data.items())),  # stable bytes when an outcome is replayed
     }
-    encoded = json.dumps(body).encode()
+    encoded = json.dumps(body, ensure_ascii=False).encode()
     if len(encoded) > MAX_BODY_BYTES:
         body["Status"], body["Data"] = FAILED, {}
         body["Reason"] = (
-            f"The attributes of this resource ({len(json.dumps(outcome.data).encode())} bytes) do not fit "
+            f"The attributes of this resource ({data_size(outcome.data)} bytes) do not fit "
             "CloudFormation's 4096-byte response; ask for fewer external IDs."
         )
-        encoded = json.dumps(body).encode()
+        encoded = json.dumps(body, ensure_ascii=False).encode()
     while len(encoded) > MAX_BODY_BYTES and len(body["Reason"]) > 20:
         body["Reason"] = _short(body["Reason"], len(body["Reason"]) // 2)
-        encoded = json.dumps(body).encode()
+        encoded = json.dumps(body, ensure_ascii=False).encode()
     return encoded
 
 

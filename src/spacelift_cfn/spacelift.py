@@ -176,8 +176,8 @@ class SpaceliftClient:
             headers["Authorization"] = f"Bearer {jwt}"
         last: _Transient | None = None
         for attempt in range(MAX_ATTEMPTS):
-            if last is not None:
-                self._wait_before_retry(attempt, last, deadline)
+            if last is not None and not self._wait_before_retry(attempt, last, deadline):
+                break
             try:
                 return self._post_once(payload, headers, deadline)
             except _Transient as transient:
@@ -195,15 +195,19 @@ class SpaceliftClient:
             "from the function and try again."
         )
 
-    def _wait_before_retry(self, attempt: int, last: _Transient, deadline: Deadline) -> None:
+    def _wait_before_retry(self, attempt: int, last: _Transient, deadline: Deadline) -> bool:
+        """Sleep before the next attempt; False when the deadline leaves no time for it."""
         backoff = random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
         wait = max(last.wait or 0.0, backoff)
-        if wait >= deadline.remaining():
+        if wait < deadline.remaining():
+            time.sleep(wait)
+            return True
+        if last.wait is not None and last.wait >= deadline.remaining():
             raise SpaceliftError(
                 f"Spacelift asked to retry later ({last}) and the function has no time left to wait; "
                 "try again later."
             )
-        deadline.sleep(wait)
+        return False
 
     def _post_once(
         self, payload: Mapping[str, Any], headers: Mapping[str, str], deadline: Deadline

@@ -174,4 +174,4 @@ def trust_policy(statements: Sequence[Mapping[str, Any]]) -> str:
 
 def data_size(data: Mapping[str, str]) -> int:
     """Bytes ``data`` takes in the response body (as the responder serialises it)."""
-    return len(json.dumps(data).encode())
+    return len(json.dumps(data, ensure_ascii=False).encode())
