@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
 
-.PHONY: help venv test lint typecheck demo build validate checkov clean
+.PHONY: help venv test lint typecheck demo build validate checkov cdk-synth clean
 
 help:
 	@echo "make demo   - play a stack's lifecycle against the local Spacelift emulator"
@@ -19,8 +19,9 @@ help:
 	@echo "make build  - sam build (python3.13, arm64, no Docker)"
 	@echo "make validate - cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov  - checkov on template.yaml (in its own virtualenv)"
+	@echo "make cdk-synth - synthesise examples/cdk and cfn-lint its templates"
 
-$(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt cdk/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH, or pyenv with 3.13.0)"; exit 1; }
 	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -61,5 +62,9 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
 checkov: $(CHECKOV_VENV)/.installed
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact
 
+cdk-synth: venv
+	cd examples/cdk && CDK_OUTDIR=cdk.out PYTHONPATH=$(CURDIR)/cdk/src $(CURDIR)/$(PY) app.py
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- examples/cdk/cdk.out/*.template.json
+
 clean:
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache examples/cdk/cdk.out dist

@@ -21,6 +21,7 @@ Without ``IDEMPOTENCY_TABLE`` (local runs) every delivery is handled as new.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from functools import cache
 from typing import Any
 
 from spacelift_cfn.responder import Outcome
+
+logger = logging.getLogger(__name__)
 
 TABLE = "IDEMPOTENCY_TABLE"
 KEY_FIELDS = "[StackId, RequestId, LogicalResourceId]"
@@ -71,9 +74,14 @@ def run_once(key: dict[str, str], context: Any, compute: Callable[[], Outcome]) 
 
 
 def cancel(stack_id: str, logical_resource_id: str) -> None:
-    """Record that CloudFormation gave up on this logical resource's Create."""
+    """Record that CloudFormation gave up on this logical resource's Create.
+
+    Best effort: a Delete must succeed even when the table cannot be written.
+    """
     table = table_name()
-    if table is not None:
+    if table is None:
+        return
+    try:
         _dynamodb().put_item(
             TableName=table,
             Item={
@@ -81,22 +89,28 @@ def cancel(stack_id: str, logical_resource_id: str) -> None:
                 "expiration": {"N": str(int(time.time()) + RECORD_SECONDS)},
             },
         )
+    except Exception:
+        logger.exception("Could not record the cancellation in the idempotency table")
 
 
 def cancelled(stack_id: str, logical_resource_id: str) -> bool:
-    """Whether a Delete cancelled this logical resource's Create."""
+    """Whether a Delete cancelled this logical resource's Create (False if the table fails)."""
     table = table_name()
     if table is None:
         return False
-    item = (
-        _dynamodb()
-        .get_item(
-            TableName=table,
-            Key={"id": {"S": _cancellation_id(stack_id, logical_resource_id)}},
-            ConsistentRead=True,
+    try:
+        item = (
+            _dynamodb()
+            .get_item(
+                TableName=table,
+                Key={"id": {"S": _cancellation_id(stack_id, logical_resource_id)}},
+                ConsistentRead=True,
+            )
+            .get("Item")
         )
-        .get("Item")
-    )
+    except Exception:
+        logger.exception("Could not read cancellations from the idempotency table")
+        return False
     return item is not None and int(item["expiration"]["N"]) > time.time()
 
 
