@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
+import ssl
+import subprocess
+import threading
+from pathlib import Path
+
 import boto3
 import pytest
 
@@ -105,3 +111,45 @@ def test_a_misconfigured_function_still_acknowledges_the_rollback_delete(functio
 
     rollback = function(event("Delete", {"Name": "x", "RoleArn": ROLE_ARN}, physical_id=failed.physical_id))
     assert (rollback.status, rollback.physical_id) == ("SUCCESS", failed.physical_id)
+
+
+def test_tls_certificates_are_verified(function: LocalFunction, emulator: Emulator, tmp_path: Path) -> None:
+    """A loopback HTTPS endpoint with a self-signed certificate is refused at once, not retried."""
+    key, certificate = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(certificate),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    function.environment = {
+        **function.environment,
+        "SPACELIFT_API_KEY_ENDPOINT": f"https://127.0.0.1:{server.server_address[1]}",
+    }
+    try:
+        response = function(event("Create", {"Name": "x", "RoleArn": ROLE_ARN}))
+    finally:
+        server.shutdown()
+
+    assert response.status == "FAILED"
+    assert "TLS certificate" in response.reason
+    assert emulator.integrations == {}

@@ -220,6 +220,10 @@ class SpaceliftClient:
             response = self.session.post(
                 self.settings.graphql_url, json=payload, headers=headers, timeout=timeout
             )
+        except requests.exceptions.SSLError:
+            raise SpaceliftError(
+                "The TLS certificate of SPACELIFT_API_KEY_ENDPOINT could not be verified; check the URL."
+            ) from None
         except requests.exceptions.ConnectTimeout:
             raise _Transient("connection timed out", sent=False) from None
         except requests.exceptions.Timeout:
