@@ -11,7 +11,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
 
-.PHONY: help venv test lint typecheck demo build validate checkov cdk-synth clean
+.PHONY: help venv test lint typecheck demo build validate checkov cdk-synth release clean
 
 help:
 	@echo "make demo   - play a stack's lifecycle against the local Spacelift emulator"
@@ -20,6 +20,8 @@ help:
 	@echo "make validate - cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov  - checkov on template.yaml (in its own virtualenv)"
 	@echo "make cdk-synth - synthesise examples/cdk and cfn-lint its templates"
+	@echo "make release - build the SAM artefacts and the CDK wheel into dist/ (no upload)"
+	@echo "make bench  - sam build, then measure round trips, cold start, warm overhead, memory, scale (docs/performance.md)"
 
 $(VENV)/.installed: requirements-dev.txt layers/deps/requirements.txt cdk/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH, or pyenv with 3.13.0)"; exit 1; }
@@ -45,6 +47,12 @@ demo: venv
 build: venv
 	$(VENV)/bin/sam build
 
+# sam build into a directory of its own (a concurrent `make build` cannot change
+# what is being measured), then measure it and write docs/performance.md.
+.PHONY: bench
+bench: venv
+	$(PY) -m bench --build --build-dir .aws-sam/bench/build
+
 validate: venv
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint
@@ -65,6 +73,9 @@ checkov: $(CHECKOV_VENV)/.installed
 cdk-synth: venv
 	cd examples/cdk && CDK_OUTDIR=cdk.out PYTHONPATH=$(CURDIR)/cdk/src $(CURDIR)/$(PY) app.py
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- examples/cdk/cdk.out/*.template.json
+
+release: venv
+	bash scripts/release.sh
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache examples/cdk/cdk.out dist
