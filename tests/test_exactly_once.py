@@ -105,9 +105,11 @@ def test_a_delete_racing_its_create_leaves_no_integration(
     assert emulator.integrations == {}
 
 
+@pytest.mark.parametrize("style", ["null", "error"])
 def test_a_cancelling_delete_after_the_create_finished_deletes_it(
-    function: LocalFunction, emulator: Emulator
+    function: LocalFunction, emulator: Emulator, style: str
 ) -> None:
+    emulator.faults.not_found_style = style  # type: ignore[assignment]
     created = function(event("Create", PROPERTIES))
     assert created.status == "SUCCESS"
 
@@ -121,8 +123,10 @@ def test_a_cancelling_delete_does_not_touch_an_integration_it_did_not_make(
 ) -> None:
     function(event("Create", PROPERTIES, logical_id="SomeoneElse"))
     cancel = function(event("Delete", PROPERTIES))
+    emulator.faults.not_found_style = "error"
+    nothing = function(event("Delete", {**PROPERTIES, "Name": "never-made"}))
 
-    assert cancel.status == "SUCCESS"
+    assert (cancel.status, nothing.status) == ("SUCCESS", "SUCCESS"), nothing.reason
     assert len(emulator.integrations) == 1
 
 

@@ -74,7 +74,6 @@ class Envelope:
     physical_resource_id: str
     resource_type: str
     properties: Mapping[str, Any]
-    old_properties: Mapping[str, Any]
     problems: tuple[str, ...]
 
     @classmethod
@@ -106,7 +105,6 @@ class Envelope:
             physical_resource_id=text("PhysicalResourceId", required=False),
             resource_type=text("ResourceType"),
             properties=mapping("ResourceProperties"),
-            old_properties=mapping("OldResourceProperties"),
             problems=(),
         )
         if envelope.request_type and envelope.request_type not in REQUEST_TYPES:
@@ -237,7 +235,6 @@ def _run(
         logical_resource_id=envelope.logical_resource_id,
         physical_resource_id=envelope.physical_resource_id,
         properties=envelope.properties,
-        old_properties=envelope.old_properties,
         deadline=deadline,
         data_budget=envelope.data_budget(),
     )

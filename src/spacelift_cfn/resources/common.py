@@ -44,7 +44,6 @@ class Request:
     logical_resource_id: str
     physical_resource_id: str
     properties: Mapping[str, Any]
-    old_properties: Mapping[str, Any]
     deadline: Deadline
     #: Bytes left for the JSON of ``Data`` in a response body of at most 4096 bytes.
     data_budget: int = 3000

@@ -225,7 +225,13 @@ def _create(
 
 def _find_own(client: SpaceliftClient, request: Request, properties: IntegrationProperties) -> str | None:
     """The ID of an integration an earlier attempt of this Create made, if any."""
-    found = client.query(_BY_NAME, {"name": properties.name}, request.deadline).get("awsIntegrationByName")
+    try:
+        data = client.query(_BY_NAME, {"name": properties.name}, request.deadline)
+    except GraphQLError as error:
+        if error.not_found:
+            return None
+        raise
+    found = data.get("awsIntegrationByName")
     label = owner_label(request.stack_id, request.logical_resource_id)
     if isinstance(found, dict) and label in (found.get("labels") or []):
         return str(found["id"])
