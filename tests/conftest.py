@@ -171,7 +171,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    from aws_lambda_powertools.utilities import parameters
+    from spacelift_cfn.settings import secrets_provider
 
-    parameters.clear_caches()
+    secrets_provider.cache_clear()  # a new client (on moto) and an empty secret cache
     return environment

@@ -123,7 +123,7 @@ def _cancellation_id(stack_id: str, logical_resource_id: str) -> str:
 def _persistence(table: str) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=table)
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=_dynamodb())  # one boto3 session
 
 
 @cache

@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 #: Properties CloudFormation itself adds or reads; tolerated on every resource.
@@ -84,7 +85,7 @@ def parse[T](cls: type[T], raw: object, *, top_level: bool = True) -> T:
     if unknown:
         shown = ", ".join(_shorten(name) for name in unknown[:5])
         raise PropertyError(shown, f"unknown property; expected one of {', '.join(sorted(known))}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(typing.cast(Any, cls))
     values: dict[str, Any] = {}
     for f, spec in declared:
         if spec.name not in raw or raw[spec.name] is None:
@@ -105,6 +106,12 @@ def parse[T](cls: type[T], raw: object, *, top_level: bool = True) -> T:
         raise
     except (TypeError, ValueError) as error:  # pragma: no cover - a declaration bug
         raise PropertyError("", str(error)) from error
+
+
+@cache
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """The evaluated annotations of ``cls`` (evaluating them costs more than the parsing)."""
+    return typing.get_type_hints(cls)
 
 
 def _coerce(hint: Any, value: object) -> Any:

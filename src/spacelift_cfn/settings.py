@@ -10,6 +10,8 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 ENDPOINT = "SPACELIFT_API_KEY_ENDPOINT"
@@ -52,13 +54,23 @@ class Settings:
         """The API key secret: from the environment, else Secrets Manager (cached)."""
         if self.api_key_secret:
             return self.api_key_secret
-        # Imported here: Parameters pulls in boto3, which only this path needs.
-        from aws_lambda_powertools.utilities import parameters
-
-        value = parameters.get_secret(self.api_key_secret_arn or "", max_age=SECRET_MAX_AGE_SECONDS)
+        value = secrets_provider().get(self.api_key_secret_arn or "", max_age=SECRET_MAX_AGE_SECONDS)
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError(f"The secret named by {SECRET_ARN} is empty or not a string.")
         return value.strip()
+
+
+@cache
+def secrets_provider() -> Any:
+    """Powertools' Secrets Manager provider (it caches values), on boto3's default session.
+
+    Imported and built on first use: only the Secrets Manager path needs boto3. Sharing the
+    default session with the idempotency table's client loads botocore's models once.
+    """
+    import boto3
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
 
 def graphql_url(endpoint: str) -> str:
