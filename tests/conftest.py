@@ -141,6 +141,25 @@ def event(
 
 
 @pytest.fixture(scope="session")
+def checkov() -> Path:
+    """checkov in its own virtualenv (it pins boto3 below the main environment's), made by make."""
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    made = subprocess.run(
+        ["make", "--no-print-directory", ".venv-checkov/.installed"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    executable = root / ".venv-checkov" / "bin" / "checkov"
+    assert executable.exists()
+    return executable
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's server on loopback: a real AWS API endpoint (Secrets Manager, IAM, DynamoDB)."""
     import os

@@ -26,7 +26,6 @@ TEMPLATE = ROOT / "template.yaml"
 # The virtualenv running the tests: it has sam, cfn-lint and the python3.13
 # that sam build and the Makefiles need.
 VENV_BIN = Path(sys.executable).parent
-CHECKOV_VENV = ROOT / ".venv-checkov"
 
 # sam build downloads wheels and checkov may need its virtualenv made first.
 SLOW = pytest.mark.timeout(900)
@@ -118,15 +117,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     _assert_ok(result)
     return build_dir
-
-
-@pytest.fixture(scope="session")
-def checkov() -> Path:
-    """checkov's own virtualenv (it pins boto3 below the main environment's)."""
-    _assert_ok(_run("make", "--no-print-directory", ".venv-checkov/.installed"))
-    executable = CHECKOV_VENV / "bin" / "checkov"
-    assert executable.exists()
-    return executable
 
 
 # ---------------------------------------------------------------- static checks
