@@ -114,3 +114,10 @@ def test_an_answer_never_carries_an_empty_physical_id(function: LocalFunction) -
     response = function(event("Create", {"Name": "x", "RoleArn": ROLE_ARN}, logical_id="R"))
     failed = function(event("Update", {"Name": ""}, physical_id=""))
     assert response.physical_id and failed.physical_id
+
+
+def test_the_fallback_answers_with_the_providers_failed_create_prefix() -> None:
+    import app
+    from spacelift_cfn.resources.common import CREATE_FAILED_PREFIX
+
+    assert app._FAILED_PREFIX == CREATE_FAILED_PREFIX
