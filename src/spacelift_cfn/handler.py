@@ -167,7 +167,7 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
         logger.warning("Another delivery of this event is running and will answer; this one stays silent")
         return
     responder = Responder(put_deadline, lambda: client.secrets() if client else ())
-    responder.answer(envelope.crhelper_event(), context, lambda: outcome)
+    responder.answer(envelope.crhelper_event(), context, outcome)
     extra = {
         "status": outcome.status,
         "physical_resource_id": outcome.physical_resource_id,

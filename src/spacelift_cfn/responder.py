@@ -166,12 +166,12 @@ class Responder(CfnResource):
         self.NoEcho = False
         self._event: dict[str, str] = {}
         self._response_url = ""
-        self._outcome_func: Callable[[], Outcome] | None = None
+        self._outcome = Outcome(FAILED, "", "no outcome")
         self.sent: bool | None = None
 
-    def answer(self, event: Mapping[str, str], context: object, work: Callable[[], Outcome]) -> None:
-        """Run ``work`` for ``event`` (a sanitised envelope) and send its outcome."""
-        self._outcome_func = work
+    def answer(self, event: Mapping[str, str], context: object, outcome: Outcome) -> None:
+        """Send ``outcome`` as the answer to ``event`` (a sanitised envelope)."""
+        self._outcome = outcome
         self(dict(event), context)
 
     def _log_setup(self, event: object, context: object) -> None:
@@ -190,8 +190,7 @@ class Responder(CfnResource):
         return self._run
 
     def _run(self, event: object, context: object) -> str:
-        assert self._outcome_func is not None
-        outcome = self._outcome_func()
+        outcome = self._outcome
         self.Status, self.Reason, self.Data = outcome.status, outcome.reason, dict(outcome.data)
         return outcome.physical_resource_id
 
