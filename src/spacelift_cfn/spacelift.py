@@ -96,7 +96,7 @@ class SpaceliftClient:
     settings: Settings
     session: requests.Session = field(default_factory=requests.Session)
     _token: _Token | None = None
-    token_exchanges: int = 0
+    _api_key_secret: str = ""
 
     def query(self, document: str, variables: Mapping[str, Any], deadline: Deadline) -> dict[str, Any]:
         """Run a query; queries are always safe to retry."""
@@ -115,9 +115,7 @@ class SpaceliftClient:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in output (for redaction)."""
-        values = [self.settings.api_key_secret or ""]
-        if self._token:
-            values.append(self._token.jwt)
+        values = [self._api_key_secret, self._token.jwt if self._token else ""]
         return [value for value in values if value]
 
     def _execute(
@@ -148,10 +146,9 @@ class SpaceliftClient:
         token = self._token
         if token and time.time() + TOKEN_REFRESH_MARGIN_SECONDS < token.valid_until:
             return token.jwt
-        secret = self.settings.read_secret()
+        secret = self._api_key_secret = self.settings.read_secret()
         variables = {"id": self.settings.api_key_id, "secret": secret}
         body = self._post({"query": _EXCHANGE, "variables": variables}, None, deadline, True)
-        self.token_exchanges += 1
         user = (body.get("data") or {}).get("apiKeyUser")
         if body.get("errors") or not isinstance(user, dict):
             if body.get("errors"):
