@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from localcfn import LocalFunction
+from spacelift_cfn import handler
 from spacelift_cfn.settings import ConfigurationError, Settings, graphql_url
 from spacelift_emulator import Emulator
 from tests.conftest import API_KEY_ID, API_KEY_SECRET, ROLE_ARN, event
@@ -74,6 +75,8 @@ def test_the_secret_is_read_from_secrets_manager_once_per_container(
     function.environment = environment
 
     first = function(event("Create", {"Name": "a", "RoleArn": ROLE_ARN}))
+    (client,) = handler._clients.values()
+    assert API_KEY_SECRET in client.secrets()  # redacted from reasons although it came from AWS
     emulator.faults.expire_tokens()  # forces a second exchange: the cached secret is reused
     second = function(event("Create", {"Name": "b", "RoleArn": ROLE_ARN}))
 
