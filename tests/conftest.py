@@ -194,3 +194,16 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
     secrets_provider.cache_clear()  # a new client (on moto) and an empty secret cache
     return environment
+
+
+@pytest.fixture
+def iam(aws: dict[str, str]) -> Any:
+    """IAM on moto's server, with no roles left over from earlier tests."""
+    import boto3
+
+    client = boto3.client("iam")
+    for role in client.list_roles()["Roles"]:
+        for policy in client.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+            client.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
+        client.delete_role(RoleName=role["RoleName"])
+    return client

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
 import pytest
 
 from localcfn import LocalFunction, StackFailed, StackPlayer
@@ -21,16 +20,6 @@ from spacelift_emulator import Emulator
 from tests.conftest import ACCOUNT_NAME, SERVICE_TOKEN, SPACELIFT_AWS_ACCOUNT
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "integration-stack.yaml"
-
-
-@pytest.fixture
-def iam(aws: dict[str, str]) -> Any:
-    client = boto3.client("iam")
-    for role in client.list_roles()["Roles"]:  # moto's state outlives a test
-        for policy in client.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
-            client.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
-        client.delete_role(RoleName=role["RoleName"])
-    return client
 
 
 @pytest.fixture

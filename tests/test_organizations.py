@@ -26,7 +26,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from cfnlint.api import lint
 from cfnlint.decode import cfn_yaml
@@ -319,16 +318,6 @@ def test_the_stackset_passes_every_provider_parameter(provider: dict[str, Any]) 
 
 
 # ----------------------------------------------------- integration per account
-
-
-@pytest.fixture
-def iam(aws: dict[str, str]) -> Any:
-    client = boto3.client("iam")
-    for role in client.list_roles()["Roles"]:  # moto's state outlives a test
-        for policy in client.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
-            client.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
-        client.delete_role(RoleName=role["RoleName"])
-    return client
 
 
 def player_for(function: LocalFunction, iam: Any, account_id: str, **parameters: str) -> StackPlayer:
