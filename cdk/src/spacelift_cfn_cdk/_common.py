@@ -86,11 +86,25 @@ class ExternalIdTarget:
         return properties
 
 
-def target_from(
-    stack_id: str | None, module_id: str | None, read: bool | None, write: bool | None
-) -> ExternalIdTarget:
-    """The target of an attachment or external ID construct, checked like ExternalIdsFor entries."""
-    return ExternalIdTarget(stack_id=stack_id, module_id=module_id, read=read, write=write)
+def target_resource(
+    scope: Construct,
+    *,
+    resource_type: str,
+    integration_id: str,
+    target: ExternalIdTarget,
+    service_token: str,
+    service_timeout: cdk.Duration | None,
+    removal_policy: cdk.RemovalPolicy | None = None,
+) -> cdk.CustomResource:
+    """The resource of a construct naming an integration and a stack or module (attachment, external ID)."""
+    return custom_resource(
+        scope,
+        resource_type=resource_type,
+        service_token=service_token,
+        properties={"IntegrationId": integration_id, **target.to_properties()},
+        service_timeout=service_timeout,
+        removal_policy=removal_policy,
+    )
 
 
 def custom_resource(

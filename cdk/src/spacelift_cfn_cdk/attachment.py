@@ -7,10 +7,10 @@ from constructs import Construct
 
 from spacelift_cfn_cdk._common import (
     DEFAULT_SERVICE_TIMEOUT,
+    ExternalIdTarget,
     ServiceTokenSource,
-    custom_resource,
     resolve_service_token,
-    target_from,
+    target_resource,
 )
 from spacelift_cfn_cdk.integration import SpaceliftAwsIntegration
 
@@ -44,19 +44,20 @@ class SpaceliftAwsIntegrationAttachment(Construct):
         removal_policy: cdk.RemovalPolicy | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        if (integration is None) == (integration_id is None):
-            raise ValueError("Pass exactly one of integration or integration_id.")
-        if integration is not None:
+        if integration is not None and integration_id is None:
             integration_id = integration.integration_id
             if service_token is None and provider is None:
                 service_token = integration.service_token
-        self.target = target_from(stack_id, module_id, read, write)
+        elif integration is not None or integration_id is None:
+            raise ValueError("Pass exactly one of integration or integration_id.")
+        self.target = ExternalIdTarget(stack_id=stack_id, module_id=module_id, read=read, write=write)
         self.service_token = resolve_service_token(service_token, provider)
-        self.resource = custom_resource(
+        self.resource = target_resource(
             self,
             resource_type=RESOURCE_TYPE,
+            integration_id=integration_id,
+            target=self.target,
             service_token=self.service_token,
-            properties={"IntegrationId": integration_id, **self.target.to_properties()},
             service_timeout=service_timeout,
             removal_policy=removal_policy,
         )

@@ -12,10 +12,10 @@ from constructs import Construct
 
 from spacelift_cfn_cdk._common import (
     DEFAULT_SERVICE_TIMEOUT,
+    ExternalIdTarget,
     ServiceTokenSource,
-    custom_resource,
     resolve_service_token,
-    target_from,
+    target_resource,
 )
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"
@@ -39,15 +39,15 @@ class SpaceliftAwsIntegrationExternalId(Construct):
         service_timeout: cdk.Duration | None = DEFAULT_SERVICE_TIMEOUT,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.target = target_from(stack_id, module_id, read, write)
+        self.target = ExternalIdTarget(stack_id=stack_id, module_id=module_id, read=read, write=write)
         self.service_token = resolve_service_token(service_token, provider)
-        self.resource = custom_resource(
+        self.resource = target_resource(
             self,
             resource_type=RESOURCE_TYPE,
+            integration_id=integration_id,
+            target=self.target,
             service_token=self.service_token,
-            properties={"IntegrationId": integration_id, **self.target.to_properties()},
             service_timeout=service_timeout,
-            removal_policy=None,
         )
 
     @property
