@@ -53,9 +53,6 @@ class Deadline:
     def remaining(self) -> float:
         return max(self.at - time.monotonic(), 0.0)
 
-    def expired(self) -> bool:
-        return self.remaining() <= 0
-
     def timeout(self, preferred: float) -> float:
         """A socket timeout that never outlives the deadline."""
         left = self.remaining()
