@@ -96,8 +96,11 @@ class Envelope:
             value = fields.get(name)
             return value if isinstance(value, Mapping) else {}
 
-        envelope = cls(
-            request_type=text("RequestType"),
+        request_type = text("RequestType")
+        if request_type and request_type not in REQUEST_TYPES:
+            problems.append(f"RequestType {request_type[:40]!r} is not Create, Update or Delete")
+        return cls(
+            request_type=request_type,
             response_url=text("ResponseURL"),
             stack_id=text("StackId"),
             request_id=text("RequestId"),
@@ -105,11 +108,8 @@ class Envelope:
             physical_resource_id=text("PhysicalResourceId", required=False),
             resource_type=text("ResourceType"),
             properties=mapping("ResourceProperties"),
-            problems=(),
+            problems=tuple(problems),
         )
-        if envelope.request_type and envelope.request_type not in REQUEST_TYPES:
-            problems.append(f"RequestType {envelope.request_type[:40]!r} is not Create, Update or Delete")
-        return cls(**{**envelope.__dict__, "problems": tuple(problems)})
 
     def crhelper_event(self) -> dict[str, str]:
         """The fields crhelper reads, all present, so it never fails on a malformed event."""
