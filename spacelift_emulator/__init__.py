@@ -31,7 +31,9 @@ client that passes here also copes with the alternative:
   output is then null, not `""`.
 - Default space for a new integration: `root` (never `legacy`, even if a `legacy` space is
   added); a space that does not exist is an error `space "X" not found`.
-- Names: must be non-blank; unique case-insensitively; `awsIntegrationByName` matches exactly.
+- Names: must be non-blank; unique case-insensitively (uniqueness is only inferred, so
+  `Emulator(unique_names=False)` or `emulator.unique_names = False` lifts it: a client must
+  cope both ways); `awsIntegrationByName` matches exactly (the first match when not unique).
 - `region`: must look like an AWS region (`eu-west-1`); `""` is refused, null clears it.
 - Not-found: queries return null by default (`faults.not_found_style = "error"` switches to
   `... not found` errors); every mutation on a missing ID errors with `... not found`.

@@ -49,6 +49,7 @@ class Emulator:
         modules: Placement | None = None,
         spaces: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        unique_names: bool = True,
     ) -> None:
         self._host = host
         self._port = port
@@ -57,6 +58,7 @@ class Emulator:
         self._seed_spaces = dict(spaces or {})
         self._seed_stacks = _placement(stacks)
         self._seed_modules = _placement(modules)
+        self._seed_unique_names = self._unique_names = unique_names
         self._tokens = Tokens(token_lifetime, clock)
         for key_id, secret in (api_keys or {}).items():
             self._tokens.add_key(key_id, secret)
@@ -154,10 +156,21 @@ class Emulator:
         """Back to the constructor's seed: no integrations or attachments, faults disarmed,
         default trust check, counters cleared. Issued tokens stay valid (use
         `faults.expire_tokens()` to revoke them)."""
+        self._unique_names = self._seed_unique_names
         self._state = self._seeded_state()
         self.faults.reset()
         self.trust_check = trusted
         self.reset_counters()
+
+    @property
+    def unique_names(self) -> bool:
+        """Whether integration names must be unique; settable until the next `reset()`."""
+        return self._unique_names
+
+    @unique_names.setter
+    def unique_names(self, unique: bool) -> None:
+        self._unique_names = unique
+        self._state.unique_names = unique
 
     # ---------------------------------------------------------------- instrumentation
 
@@ -182,7 +195,7 @@ class Emulator:
     # ---------------------------------------------------------------- internals
 
     def _seeded_state(self) -> State:
-        state = State(self._account_name, self._aws_account_id)
+        state = State(self._account_name, self._aws_account_id, self._unique_names)
         for space_id, parent in self._seed_spaces.items():
             state.add_space(space_id, parent)
         for placement, is_module in ((self._seed_stacks, False), (self._seed_modules, True)):

@@ -117,9 +117,12 @@ TrustCheck = Callable[[Integration, str, str], bool]
 class State:
     """The account's objects and the rules the API enforces on them; starts with space root."""
 
-    def __init__(self, account_name: str, aws_account_id: str) -> None:
+    def __init__(self, account_name: str, aws_account_id: str, unique_names: bool = True) -> None:
         self.account_name = account_name
         self.aws_account_id = aws_account_id
+        #: Whether integration names are unique (case-insensitively). The public sources only
+        #: *infer* it, so a client must work either way; tests run both.
+        self.unique_names = unique_names
         self._integrations: dict[str, Integration] = {}
         self._attachments: dict[str, Attachment] = {}
         self._projects: dict[str, Project] = {}
@@ -300,7 +303,7 @@ class State:
             (
                 i
                 for i in self._integrations.values()
-                if i.id != exclude_id and i.name.casefold() == settings.name.casefold()
+                if self.unique_names and i.id != exclude_id and i.name.casefold() == settings.name.casefold()
             ),
             None,
         )
