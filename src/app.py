@@ -38,13 +38,18 @@ def _answer_import_failure(event: Any) -> None:
     if not isinstance(event, dict) or not str(event.get("ResponseURL", "")).startswith("http"):
         return
     logical_id = str(event.get("LogicalResourceId", ""))
-    physical_id = event.get("PhysicalResourceId") or f"{_FAILED_PREFIX}{logical_id}"
+    physical_id = str(event.get("PhysicalResourceId") or f"{_FAILED_PREFIX}{logical_id}")
+    # The Delete that rolls back a Create this fallback failed: nothing was made, and a
+    # FAILED answer would leave the stack in ROLLBACK_FAILED.
+    made_nothing = event.get("RequestType") == "Delete" and physical_id.startswith(_FAILED_PREFIX)
     body = json.dumps(
         {
-            "Status": "FAILED",
-            "Reason": f"The provider function could not start ({type(_import_error).__name__}); "
+            "Status": "SUCCESS" if made_nothing else "FAILED",
+            "Reason": ""
+            if made_nothing
+            else f"The provider function could not start ({type(_import_error).__name__}); "
             "check its layer and its logs.",
-            "PhysicalResourceId": str(physical_id),
+            "PhysicalResourceId": physical_id,
             "StackId": str(event.get("StackId", "")),
             "RequestId": str(event.get("RequestId", "")),
             "LogicalResourceId": logical_id,

@@ -81,9 +81,11 @@ def test_flipping_write_updates_in_place_and_detach_twice_succeeds(
         assert emulator.attachments == {}
 
 
-def test_changing_the_integration_on_the_same_stack_replaces_the_attachment(
+def test_changing_the_integration_on_the_same_stack_changes_it_in_place(
     function: LocalFunction, emulator: Emulator, integration_id: str
 ) -> None:
+    """The stack holds one read and one write attachment, so the old one cannot wait for the
+    cleanup phase: the switch keeps the physical ID, and the stack's Delete detaches the new one."""
     other = function(event("Create", {"Name": "other", "RoleArn": ROLE_ARN}, logical_id="Other")).physical_id
     properties = {"IntegrationId": integration_id, "StackId": "my-stack-id"}
     created = function(event("Create", properties, resource_type=ATTACHMENT))
@@ -93,12 +95,13 @@ def test_changing_the_integration_on_the_same_stack_replaces_the_attachment(
     )
 
     assert updated.status == "SUCCESS", updated.reason
-    assert updated.physical_id.startswith(f"{other}/my-stack-id/")
+    assert updated.physical_id == created.physical_id
     (attachment,) = emulator.attachments.values()
     assert attachment.integration_id == other
-    cleanup = function(event("Delete", properties, physical_id=created.physical_id, resource_type=ATTACHMENT))
-    assert cleanup.status == "SUCCESS"
-    assert list(emulator.attachments) == [updated.data["Id"]]
+    assert updated.data["Id"] == attachment.id
+    deleted = function(event("Delete", moved, physical_id=updated.physical_id, resource_type=ATTACHMENT))
+    assert deleted.status == "SUCCESS"
+    assert emulator.attachments == {}
 
 
 def test_an_update_of_an_attachment_detached_behind_cloudformations_back_reattaches(
@@ -117,7 +120,7 @@ def test_an_update_of_an_attachment_detached_behind_cloudformations_back_reattac
         )
     )
     assert updated.status == "SUCCESS", updated.reason
-    assert updated.physical_id != created.physical_id
+    assert updated.physical_id == created.physical_id  # in place: nothing for a cleanup to remove
     assert emulator.attachments[updated.data["Id"]].write is False
 
 

@@ -98,7 +98,8 @@ def test_a_name_taken_by_someone_else_is_not_adopted(function: LocalFunction, em
     response = function(event("Create", PROPERTIES))
 
     assert response.status == "FAILED"
-    assert "already has an AWS integration named 'my_role'" in response.reason
+    assert "Could not create AWS integration 'my_role'" in response.reason
+    assert "already exists" in response.reason
     assert len(emulator.integrations) == 1
 
 

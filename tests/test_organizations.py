@@ -356,7 +356,8 @@ def test_one_integration_per_account(function: LocalFunction, emulator: Emulator
     # A second integration stack in the same account meets the name and is refused.
     again = player_for(function, iam, "111111111111", SpaceliftStackId="my-stack-id", RoleName="spacelift-c")
     with pytest.raises(
-        StackFailed, match=r"SpaceliftIntegration Create FAILED.*already has an AWS integration named"
+        StackFailed,
+        match=r"SpaceliftIntegration Create FAILED: Could not create AWS integration .*already exists",
     ):
         again.create()
     assert len(emulator.integrations) == 2

@@ -10,20 +10,16 @@ arrives while the first is still running stays silent (the first answers).
 Only Create and Update go through it: Delete is idempotent by nature and must
 keep working when the table does not.
 
-When CloudFormation cancels a Create (another resource failed), it sends a
-Delete without a PhysicalResourceId while the Create may still be running. That
-Delete leaves a *cancellation* for the logical resource in the same table; a
-Create that finishes afterwards finds it and removes what it made.
+The same table holds each logical resource's ownership record (see
+:mod:`spacelift_cfn.ownership`), which handles a Delete that cancels a running Create.
 
 Without ``IDEMPOTENCY_TABLE`` (local runs) every delivery is handled as new.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -47,7 +43,11 @@ def table_name() -> str | None:
 
 
 def run_once(key: dict[str, str], context: Any, compute: Callable[[], Outcome]) -> Outcome:
-    """``compute()`` once per event; later deliveries get the stored outcome."""
+    """``compute()`` once per event; later deliveries get the stored outcome.
+
+    Raises when the table fails before ``compute()`` ran; once it ran, its outcome is
+    returned even if the table could not store it.
+    """
     table = table_name()
     if table is None:
         return compute()
@@ -65,69 +65,32 @@ def run_once(key: dict[str, str], context: Any, compute: Callable[[], Outcome]) 
         data_keyword_argument="event", persistence_store=_persistence(table), config=config
     )
     def outcome(event: dict[str, str]) -> dict[str, Any]:
-        return compute().as_dict()
+        computed.append(compute())
+        return computed[-1].as_dict()
 
+    computed: list[Outcome] = []
     try:
         return Outcome.from_dict(outcome(event=key))
     except IdempotencyAlreadyInProgressError:
         raise DuplicateInProgress from None
-
-
-def cancel(stack_id: str, logical_resource_id: str) -> None:
-    """Record that CloudFormation gave up on this logical resource's Create.
-
-    Best effort: a Delete must succeed even when the table cannot be written.
-    """
-    table = table_name()
-    if table is None:
-        return
-    try:
-        _dynamodb().put_item(
-            TableName=table,
-            Item={
-                "id": {"S": _cancellation_id(stack_id, logical_resource_id)},
-                "expiration": {"N": str(int(time.time()) + RECORD_SECONDS)},
-            },
-        )
     except Exception:
-        logger.exception("Could not record the cancellation in the idempotency table")
-
-
-def cancelled(stack_id: str, logical_resource_id: str) -> bool:
-    """Whether a Delete cancelled this logical resource's Create (False if the table fails)."""
-    table = table_name()
-    if table is None:
-        return False
-    try:
-        item = (
-            _dynamodb()
-            .get_item(
-                TableName=table,
-                Key={"id": {"S": _cancellation_id(stack_id, logical_resource_id)}},
-                ConsistentRead=True,
-            )
-            .get("Item")
-        )
-    except Exception:
-        logger.exception("Could not read cancellations from the idempotency table")
-        return False
-    return item is not None and int(item["expiration"]["N"]) > time.time()
-
-
-def _cancellation_id(stack_id: str, logical_resource_id: str) -> str:
-    digest = hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()
-    return f"cancelled#{digest}"
+        if not computed:
+            raise  # the table failed before the work began: nothing was changed
+        # The work is done and only storing its outcome failed: CloudFormation must still
+        # hear what was done, or a FAILED answer would orphan it.
+        logger.exception("Could not store the outcome in the idempotency table; answering it anyway")
+        return computed[-1]
 
 
 @cache
 def _persistence(table: str) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    return DynamoDBPersistenceLayer(table_name=table, boto3_client=_dynamodb())  # one boto3 session
+    return DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb())  # one boto3 session
 
 
 @cache
-def _dynamodb() -> Any:
+def dynamodb() -> Any:
     import boto3
 
     return boto3.client("dynamodb")

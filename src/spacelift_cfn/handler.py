@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,7 +19,14 @@ from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
 from spacelift_cfn.exactly_once import DuplicateInProgress
 from spacelift_cfn.properties import PropertyError
 from spacelift_cfn.resources import attachment, external_id, integration
-from spacelift_cfn.resources.common import Request, ResourceHandler, create_failed_id, is_failed_create_id
+from spacelift_cfn.resources.common import (
+    AppliedFailure,
+    Request,
+    ResourceHandler,
+    create_failed_id,
+    create_incomplete_id,
+    is_failed_create_id,
+)
 from spacelift_cfn.responder import (
     FAILED,
     MAX_BODY_BYTES,
@@ -29,7 +36,7 @@ from spacelift_cfn.responder import (
     response_body,
 )
 from spacelift_cfn.settings import ConfigurationError, Settings
-from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
+from spacelift_cfn.spacelift import OutcomeUnknown, SpaceliftClient, SpaceliftError
 
 logger = Logger(service="spacelift-cfn")
 # At DEBUG these log request lines and bodies: the presigned ResponseURL's signature and the
@@ -136,11 +143,16 @@ class Envelope:
         envelope_size = len(response_body(empty, self.stack_id, self.request_id, self.logical_resource_id))
         return MAX_BODY_BYTES - envelope_size - _ID_ALLOWANCE
 
-    def failed(self, reason: str) -> Outcome:
-        """FAILED, with an ID CloudFormation accepts and a later Delete recognises."""
+    def failed(self, reason: str, *, uncertain: bool = False) -> Outcome:
+        """FAILED, with an ID CloudFormation accepts and a later Delete recognises.
+
+        A failed Create answers a marker: ``uncertain`` when Spacelift may have applied
+        something (its Delete then looks for it), else one whose Delete does nothing.
+        """
         physical_id = self.physical_resource_id
         if self.request_type == "Create" or not physical_id:
-            physical_id = create_failed_id(self.logical_resource_id)
+            marker = create_incomplete_id if uncertain else create_failed_id
+            physical_id = marker(self.logical_resource_id)
         return Outcome(FAILED, physical_id, reason)
 
 
@@ -187,8 +199,8 @@ def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Out
     except Exception as error:
         logger.exception("The idempotency table failed")
         return envelope.failed(
-            f"The provider could not use its idempotency table ({type(error).__name__}); nothing was "
-            "changed in Spacelift. Check the table named by IDEMPOTENCY_TABLE and try again."
+            f"The provider could not use its idempotency table ({type(error).__name__}) and did not "
+            "start; nothing was changed in Spacelift. Check the table named by IDEMPOTENCY_TABLE."
         )
 
 
@@ -211,17 +223,21 @@ def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftCl
             return _acknowledged(envelope), None
         client = _client()
         return _run(resource, client, envelope, deadline), client
+    except AppliedFailure as error:
+        return Outcome(FAILED, error.physical_resource_id, str(error)), client
+    except OutcomeUnknown as error:
+        return envelope.failed(str(error), uncertain=True), client
     except (PropertyError, SpaceliftError, ConfigurationError) as error:
         return envelope.failed(str(error)), client
     except DeadlineExceeded:
         reason = (
             "Spacelift did not finish before the function's time ran out; raise its Timeout or try again."
         )
-        return envelope.failed(reason), client
+        return envelope.failed(reason, uncertain=True), client
     except Exception as error:
         logger.exception("Unexpected error")
         return envelope.failed(
-            f"Internal error ({type(error).__name__}); see the provider function's logs."
+            f"Internal error ({type(error).__name__}); see the provider function's logs.", uncertain=True
         ), client
 
 
@@ -239,8 +255,6 @@ def _run(
         data_budget=envelope.data_budget(),
     )
     if request.request_type == "Delete":
-        if not request.physical_resource_id:  # CloudFormation cancelled a Create still running
-            exactly_once.cancel(request.stack_id, request.logical_resource_id)
         resource.delete(client, request)
         return _acknowledged(envelope)
     result = (
@@ -248,11 +262,6 @@ def _run(
         if request.request_type == "Create"
         else resource.update(client, request)
     )
-    if request.request_type == "Create" and exactly_once.cancelled(
-        request.stack_id, request.logical_resource_id
-    ):
-        resource.delete(client, replace(request, physical_resource_id=result.physical_resource_id))
-        return envelope.failed("CloudFormation cancelled this Create; what it made was deleted again.")
     return Outcome(SUCCESS, result.physical_resource_id, "", result.data)
 
 

@@ -12,12 +12,21 @@ backoff for about a minute, bounded by the function's deadline.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from spacelift_cfn.deadline import Deadline, DeadlineExceeded
-from spacelift_cfn.properties import non_empty, parse, prop
-from spacelift_cfn.resources.common import Request, Result, Target, account, never_created
+from spacelift_cfn.ownership import Ledger, Made
+from spacelift_cfn.properties import PropertyError, non_empty, parse, prop
+from spacelift_cfn.resources.common import (
+    CREATE_INCOMPLETE_PREFIX,
+    CreateCancelled,
+    Request,
+    Result,
+    Target,
+    account,
+    is_spacelift_id,
+)
 from spacelift_cfn.spacelift import GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"
@@ -63,35 +72,122 @@ class PhysicalId:
 
     @classmethod
     def parse(cls, text: str) -> PhysicalId | None:
+        """The ID this provider issued, or None for any other (made up, a marker, empty)."""
         parts = text.split("/")
-        if never_created(text) or len(parts) != 3 or not all(parts):
+        if len(parts) != 3 or not all(parts) or not is_spacelift_id(parts[0]):
             return None
         return cls(*parts)
+
+    def as_made(self) -> Made:
+        return Made(str(self), self.attachment_id, self.integration_id, self.project_id)
 
 
 def create(client: SpaceliftClient, request: Request) -> Result:
     properties = parse(AttachmentProperties, request.properties)
-    return _attach(client, request, properties)
+    account_name = account(client, request.deadline).name  # before anything irreversible
+    ledger = Ledger(request.stack_id, request.logical_resource_id)
+    start = ledger.begin_create(request.request_id)
+    try:
+        if start.cancelled:
+            if start.redelivery:  # an earlier delivery of this Create may have attached it
+                _detach_adoptable(client, request, properties, ledger)
+            raise CreateCancelled
+        made = _attach_own(client, request, properties, ledger, adopt=start.redelivery)
+        if ledger.record_made(made, request.request_id):
+            _detach(client, made.object_id, request.deadline)
+            ledger.forget(made)
+            raise CreateCancelled
+        return _result(account_name, properties, made)
+    except SpaceliftError as error:
+        if not isinstance(error, OutcomeUnknown):  # else it may have made something: look later
+            ledger.finish_create(request.request_id)
+        raise
 
 
 def update(client: SpaceliftClient, request: Request) -> Result:
+    """Read/write flips and integration switches change in place; another stack replaces.
+
+    The PhysicalResourceId stays when only ``IntegrationId`` changes: a stack holds one
+    read and one write attachment, so the old cannot stay attached beside the new until
+    the cleanup phase, and a rollback Update to the same ID restores the old one. The
+    attachment that exists is then the one the ownership record names.
+    """
     properties = parse(AttachmentProperties, request.properties)
-    current = PhysicalId.parse(request.physical_resource_id)
-    if current is None:
-        return _attach(client, request, properties)
-    if (current.integration_id, current.project_id) != (
-        properties.integration_id,
-        properties.project_id,
-    ):
-        if current.project_id == properties.project_id:
-            # A stack holds one read and one write attachment: free the slot first.
-            _detach(client, current.attachment_id, request.deadline)
-        return _attach(client, request, properties)
+    account_name = account(client, request.deadline).name
+    ledger = Ledger(request.stack_id, request.logical_resource_id)
+    issued = PhysicalId.parse(request.physical_resource_id)
+    if issued is None or issued.project_id != properties.project_id:
+        made = _attach_own(client, request, properties, ledger, adopt=False)
+        ledger.record_made(made, request.request_id)
+        return _result(account_name, properties, made)
+    current = ledger.read().made.get(request.physical_resource_id) or issued.as_made()
+    if current.integration_id != properties.integration_id and current.object_id:
+        _detach(client, current.object_id, request.deadline)
+        current = replace(current, object_id="")
+        ledger.record_made(current, request.request_id)
+    attachment_id = current.object_id and _set_access(client, request, properties, current.object_id)
+    if not attachment_id:  # switched, or detached behind CloudFormation's back
+        attachment_id = _attach_own(client, request, properties, ledger, adopt=False).object_id
+    made = Made(request.physical_resource_id, attachment_id, properties.integration_id, properties.project_id)
+    if made != current:
+        ledger.record_made(made, request.request_id)
+    return _result(account_name, properties, made)
+
+
+def delete(client: SpaceliftClient, request: Request) -> None:
+    """Detach the attachment the ID stands for; for any other ID, what this resource made.
+
+    An ID this provider did not issue (CloudFormation's made-up ID for a cancelled
+    Create, a marker, empty) never reaches Spacelift: only the attachments the
+    ownership record says this resource made are detached.
+    """
+    ledger = Ledger(request.stack_id, request.logical_resource_id)
+    issued = PhysicalId.parse(request.physical_resource_id)
+    if issued is not None:
+        current = ledger.read().made.get(request.physical_resource_id) or issued.as_made()
+        if not ledger.enabled:
+            current = _without_record(client, request, current)
+        if current.object_id:
+            _detach(client, current.object_id, request.deadline)
+        ledger.forget(current)
+        return
+    if not request.physical_resource_id.startswith(CREATE_INCOMPLETE_PREFIX):
+        ledger.cancel(request.request_id)
+    for made in ledger.read().made.values():
+        if made.object_id:
+            _detach(client, made.object_id, request.deadline)
+        ledger.forget(made)
+
+
+def _without_record(client: SpaceliftClient, request: Request, current: Made) -> Made:
+    """Without the ownership table, the attachment of an ID whose integration was switched in
+    place is found from the deployed properties (which the Delete carries)."""
+    try:
+        properties = parse(AttachmentProperties, request.properties)
+    except PropertyError:
+        return current
+    if properties.integration_id == current.integration_id:
+        return current
+    variables = {"id": properties.integration_id, "stack": properties.project_id}
+    attached = (client.query(_READ, variables, request.deadline).get("awsIntegration") or {}).get(
+        "attachedStack"
+    )
+    if isinstance(attached, dict) and attached.get("id"):
+        return Made(
+            current.physical_id, str(attached["id"]), properties.integration_id, properties.project_id
+        )
+    return current
+
+
+def _set_access(
+    client: SpaceliftClient, request: Request, properties: AttachmentProperties, attachment_id: str
+) -> str:
+    """Update read/write in place; "" if the attachment is gone."""
     try:
         attachment = _mutate(
             client,
             _UPDATE,
-            {"id": current.attachment_id, "read": properties.read, "write": properties.write},
+            {"id": attachment_id, "read": properties.read, "write": properties.write},
             request.deadline,
             "awsIntegrationAttachmentUpdate",
             repeatable=True,
@@ -99,14 +195,8 @@ def update(client: SpaceliftClient, request: Request) -> Result:
     except GraphQLError as error:
         if not error.not_found:
             raise SpaceliftError(f"Could not update the AWS integration attachment: {error}") from error
-        return _attach(client, request, properties)  # detached behind CloudFormation's back
-    return _result(client, request, properties, attachment)
-
-
-def delete(client: SpaceliftClient, request: Request) -> None:
-    current = PhysicalId.parse(request.physical_resource_id)
-    if current is not None:
-        _detach(client, current.attachment_id, request.deadline)
+        return ""
+    return str(attachment["id"])
 
 
 def _detach(client: SpaceliftClient, attachment_id: str, deadline: Deadline) -> None:
@@ -117,7 +207,80 @@ def _detach(client: SpaceliftClient, attachment_id: str, deadline: Deadline) -> 
             raise SpaceliftError(f"Could not detach the AWS integration: {error}") from error
 
 
-def _attach(client: SpaceliftClient, request: Request, properties: AttachmentProperties) -> Result:
+def _attach_own(
+    client: SpaceliftClient,
+    request: Request,
+    properties: AttachmentProperties,
+    ledger: Ledger,
+    *,
+    adopt: bool,
+) -> Made:
+    """Attach, or take over the attachment of the same pair that this resource made.
+
+    ``adopt``: an earlier delivery of this very request may have attached it and died.
+    An attachment another resource made is never taken over.
+    """
+    try:
+        attachment_id = _attach(client, request, properties)
+    except OutcomeUnknown:
+        found = _adoptable(client, request, properties, ledger, adopt=True)
+        if found is not None:
+            return found
+        attachment_id = _attach(client, request, properties)
+    except _Refused as refused:
+        found = _adoptable(client, request, properties, ledger, adopt=adopt)
+        if found is None:
+            raise SpaceliftError(_attach_failure(properties, refused.error)) from refused.error
+        return found
+    physical_id = PhysicalId(properties.integration_id, properties.project_id, attachment_id)
+    return physical_id.as_made()
+
+
+def _adoptable(
+    client: SpaceliftClient,
+    request: Request,
+    properties: AttachmentProperties,
+    ledger: Ledger,
+    *,
+    adopt: bool,
+) -> Made | None:
+    """The existing attachment of the pair, if this resource made it (or, with ``adopt``,
+    if no resource recorded it and its access is the one asked for)."""
+    variables = {"id": properties.integration_id, "stack": properties.project_id}
+    data = client.query(_READ, variables, request.deadline)
+    attached = (data.get("awsIntegration") or {}).get("attachedStack")
+    if not isinstance(attached, dict) or not attached.get("id"):
+        return None
+    attachment_id = str(attached["id"])
+    recorded = next((m for m in ledger.read().made.values() if m.object_id == attachment_id), None)
+    if recorded is not None:
+        return recorded
+    if not adopt or ledger.owns_attachment(attachment_id) is False:
+        return None
+    if (attached.get("read"), attached.get("write")) != (properties.read, properties.write):
+        return None
+    return PhysicalId(properties.integration_id, properties.project_id, attachment_id).as_made()
+
+
+def _detach_adoptable(
+    client: SpaceliftClient, request: Request, properties: AttachmentProperties, ledger: Ledger
+) -> None:
+    found = _adoptable(client, request, properties, ledger, adopt=True)
+    if found is not None:
+        _detach(client, found.object_id, request.deadline)
+        ledger.forget(found)
+
+
+class _Refused(Exception):
+    """Spacelift refused the attach for a reason other than the role's trust."""
+
+    def __init__(self, error: GraphQLError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _attach(client: SpaceliftClient, request: Request, properties: AttachmentProperties) -> str:
+    """The new attachment's ID, retrying only the role-trust error (a new role takes time)."""
     variables = {
         "id": properties.integration_id,
         "stack": properties.project_id,
@@ -131,35 +294,17 @@ def _attach(client: SpaceliftClient, request: Request, properties: AttachmentPro
             attachment = _mutate(
                 client, _ATTACH, variables, deadline, "awsIntegrationAttach", repeatable=False
             )
-        except OutcomeUnknown:
-            attachment = _existing(client, properties, deadline) or _mutate(
-                client, _ATTACH, variables, deadline, "awsIntegrationAttach", repeatable=False
-            )
         except GraphQLError as error:
             if not error.mentions(TRUST_ERROR):
-                raise SpaceliftError(_attach_failure(properties, error)) from error
+                raise _Refused(error) from error
             pause = TRUST_RETRY_PAUSES[min(attempt, len(TRUST_RETRY_PAUSES) - 1)] * random.uniform(0.8, 1.2)
             try:
                 trust_deadline.sleep(pause)
             except DeadlineExceeded:
                 raise SpaceliftError(_trust_failure(properties)) from error
             continue
-        return _result(client, request, properties, attachment)
+        return str(attachment["id"])
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _existing(
-    client: SpaceliftClient, properties: AttachmentProperties, deadline: Deadline
-) -> dict[str, Any] | None:
-    """The attachment an attach whose answer was lost may have made."""
-    data = client.query(_READ, {"id": properties.integration_id, "stack": properties.project_id}, deadline)
-    attached = (data.get("awsIntegration") or {}).get("attachedStack")
-    if isinstance(attached, dict) and (attached.get("read"), attached.get("write")) == (
-        properties.read,
-        properties.write,
-    ):
-        return attached
-    return None
 
 
 def _mutate(
@@ -177,26 +322,19 @@ def _mutate(
     return attachment
 
 
-def _result(
-    client: SpaceliftClient,
-    request: Request,
-    properties: AttachmentProperties,
-    attachment: dict[str, Any],
-) -> Result:
-    # The external ID follows the documented format (reference §10), so reading it
+def _result(account_name: str, properties: AttachmentProperties, made: Made) -> Result:
+    # The external ID follows the documented format (docs/spacelift-api.md), so reading it
     # back from the API would only cost a round trip.
-    account_name = account(client, request.deadline).name
     access = "write" if properties.write else "read"
-    physical_id = PhysicalId(properties.integration_id, properties.project_id, str(attachment["id"]))
     return Result(
-        str(physical_id),
+        made.physical_id,
         {
-            "Id": str(attachment["id"]),
+            "Id": made.object_id,
             "IntegrationId": properties.integration_id,
             "StackId": properties.project_id,
-            "IsModule": _flag(bool(attachment.get("isModule", properties.is_module))),
-            "Read": _flag(bool(attachment.get("read"))),
-            "Write": _flag(bool(attachment.get("write"))),
+            "IsModule": _flag(properties.is_module),
+            "Read": _flag(properties.read),
+            "Write": _flag(properties.write),
             "ExternalId": f"{account_name}@{properties.integration_id}@{properties.project_id}@{access}",
         },
     )

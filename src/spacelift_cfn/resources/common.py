@@ -5,6 +5,7 @@ the stack-or-module target, and the computed external IDs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -16,6 +17,12 @@ from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
 #: The PhysicalResourceId of a Create that failed before anything existed.
 #: CloudFormation sends a Delete for it, which must succeed without calling Spacelift.
 CREATE_FAILED_PREFIX = "spacelift-cfn:create-failed:"
+#: The PhysicalResourceId of a Create that failed without knowing whether Spacelift applied
+#: it (the answer was lost, or time ran out): its Delete looks for what it may have made.
+CREATE_INCOMPLETE_PREFIX = "spacelift-cfn:create-incomplete:"
+#: Spacelift's IDs are ULIDs (docs: integration IDs are 26-character ULIDs). CloudFormation's
+#: made-up IDs (``stack-Logical-1XQ2ZV3ABCDE``) and other tools' markers never match.
+SPACELIFT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 
 POLICY_VERSION = "2012-10-17"
 
@@ -24,14 +31,33 @@ def create_failed_id(logical_resource_id: str) -> str:
     return f"{CREATE_FAILED_PREFIX}{logical_resource_id}"[:1024]
 
 
+def create_incomplete_id(logical_resource_id: str) -> str:
+    return f"{CREATE_INCOMPLETE_PREFIX}{logical_resource_id}"[:1024]
+
+
 def is_failed_create_id(physical_resource_id: str) -> bool:
-    """The ID this provider answers a failed Create with."""
+    """The ID this provider answers a Create with that made nothing."""
     return physical_resource_id.startswith(CREATE_FAILED_PREFIX)
 
 
-def never_created(physical_resource_id: str) -> bool:
-    """No object stands behind this ID: a failed Create's, or none (a cancelled Create's)."""
-    return not physical_resource_id.strip() or is_failed_create_id(physical_resource_id)
+def is_spacelift_id(text: str) -> bool:
+    return SPACELIFT_ID.fullmatch(text) is not None
+
+
+class AppliedFailure(SpaceliftError):
+    """A Create failed after Spacelift made something: CloudFormation is answered FAILED with
+    the made object's ID, so the rollback Delete removes exactly that."""
+
+    def __init__(self, reason: str, physical_resource_id: str) -> None:
+        super().__init__(reason)
+        self.physical_resource_id = physical_resource_id
+
+
+class CreateCancelled(SpaceliftError):
+    """CloudFormation cancelled this Create; what it made was removed again."""
+
+    def __init__(self) -> None:
+        super().__init__("CloudFormation cancelled this Create; nothing it made is left in Spacelift.")
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ was deleted behind CloudFormation's back.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from dataclasses import dataclass, replace
+import json
+import logging
+from dataclasses import dataclass
 from typing import Any
 
+from spacelift_cfn.deadline import DeadlineExceeded
+from spacelift_cfn.ownership import Ledger, Made
 from spacelift_cfn.properties import (
     PropertyError,
     between,
@@ -24,19 +27,25 @@ from spacelift_cfn.properties import (
     prop,
 )
 from spacelift_cfn.resources.common import (
+    CREATE_INCOMPLETE_PREFIX,
     Account,
+    AppliedFailure,
+    CreateCancelled,
     DataTooLarge,
+    ExternalId,
     Request,
     Result,
     Target,
     account,
     data_size,
     external_id_fields,
-    never_created,
+    is_spacelift_id,
     read_external_id,
     trust_policy,
 )
 from spacelift_cfn.spacelift import GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
+
+logger = logging.getLogger(__name__)
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegration"
 
@@ -123,9 +132,7 @@ _ARGUMENTS = (
 )
 _SELECTION = "id name roleArn space labels"
 
-_BY_NAME = (
-    "query AWSIntegrationByNameRead($name: String!) { awsIntegrationByName(name: $name) { id labels } }"
-)
+_LIST = "query AWSIntegrationsRead { awsIntegrations { id labels } }"
 _DELETE = "mutation AWSIntegrationDelete($id: ID!) { awsIntegrationDelete(id: $id) { id } }"
 
 
@@ -138,55 +145,100 @@ def owner_label(stack_id: str, logical_resource_id: str) -> str:
 def create(client: SpaceliftClient, request: Request) -> Result:
     properties = parse(IntegrationProperties, request.properties)
     spacelift_account = _prepare(client, request, properties)
-    return _create(client, request, properties, spacelift_account)
+    ledger = Ledger(request.stack_id, request.logical_resource_id)
+    start = ledger.begin_create(request.request_id)
+    try:
+        if start.cancelled:
+            if start.redelivery:  # an earlier delivery of this Create may have made it
+                _delete_own(client, request)
+            raise CreateCancelled
+        mutated = _create(client, request, properties, adopt=start.redelivery)
+        made = Made(mutated.id, mutated.id)
+        if ledger.record_made(made, request.request_id):
+            _delete(client, request, mutated.id)
+            ledger.forget(made)
+            raise CreateCancelled
+        try:
+            return _result(mutated, properties, spacelift_account, request, strict=True)
+        except (SpaceliftError, DeadlineExceeded) as error:
+            _undo(client, request, made, error)
+            raise SpaceliftError(f"{error} The integration it created was deleted again.") from error
+    except SpaceliftError as error:
+        if not isinstance(error, OutcomeUnknown):  # else it may have made something: look later
+            ledger.finish_create(request.request_id)
+        raise
 
 
 def update(client: SpaceliftClient, request: Request) -> Result:
     properties = parse(IntegrationProperties, request.properties)
     spacelift_account = _prepare(client, request, properties)
-    if never_created(request.physical_resource_id):
-        return _create(client, request, properties, spacelift_account)
+    if not is_spacelift_id(request.physical_resource_id):
+        return _replace(client, request, properties, spacelift_account)
     try:
-        integration = _mutate(
-            client, request, properties, "awsIntegrationUpdate", request.physical_resource_id
-        )
+        mutated = _mutate(client, request, properties, "awsIntegrationUpdate", request.physical_resource_id)
     except GraphQLError as error:
         if not error.not_found:
             raise
         # Deleted behind CloudFormation's back: make a new one; the new ID tells
         # CloudFormation it is a replacement (its Delete of the old ID is harmless).
-        return _create(client, request, properties, spacelift_account)
-    return _result(integration, properties, spacelift_account, request)
+        return _replace(client, request, properties, spacelift_account)
+    return _result(mutated, properties, spacelift_account, request, strict=False)
 
 
 def delete(client: SpaceliftClient, request: Request) -> None:
-    if not request.physical_resource_id:
-        _delete_cancelled(client, request)
+    """Delete the integration the ID names; for any other ID, what this resource made.
+
+    An ID that is not a Spacelift ID was never issued by this provider: it is
+    CloudFormation's made-up ID for a cancelled Create, a marker, or empty. It never
+    reaches Spacelift; the objects this logical resource made are looked up instead.
+    """
+    ledger = Ledger(request.stack_id, request.logical_resource_id)
+    if is_spacelift_id(request.physical_resource_id):
+        _delete(client, request, request.physical_resource_id)
+        ledger.forget(Made(request.physical_resource_id, request.physical_resource_id))
         return
-    if never_created(request.physical_resource_id):
-        return
+    incomplete = request.physical_resource_id.startswith(CREATE_INCOMPLETE_PREFIX)
+    if not incomplete:
+        ledger.cancel(request.request_id)
+    record = ledger.read()
+    for made in record.made.values():
+        _delete(client, request, made.object_id)
+        ledger.forget(made)
+    if incomplete or not ledger.enabled or record.unfinished_create:
+        # A Create may have made one without recording it: its owner label tells.
+        _delete_own(client, request)
+
+
+def _delete(client: SpaceliftClient, request: Request, integration_id: str) -> None:
     try:
-        client.mutate(_DELETE, {"id": request.physical_resource_id}, request.deadline, repeatable=True)
+        client.mutate(_DELETE, {"id": integration_id}, request.deadline, repeatable=True)
     except GraphQLError as error:
         if error.not_found:
             return
         if error.mentions("attach"):
             raise SpaceliftError(
-                f"Spacelift refused to delete integration {request.physical_resource_id} because it is "
+                f"Spacelift refused to delete integration {integration_id} because it is "
                 f"still attached to stacks or modules ({error}); detach it first."
             ) from error
         raise
 
 
-def _delete_cancelled(client: SpaceliftClient, request: Request) -> None:
-    """CloudFormation cancelled the Create: delete what it made, if it got that far."""
+def _undo(client: SpaceliftClient, request: Request, made: Made, error: Exception) -> None:
+    """Delete what a failing Create made; if that fails too, answer its ID so that
+    CloudFormation's rollback Delete removes it."""
     try:
-        properties = parse(IntegrationProperties, request.properties)
-    except PropertyError:
-        return  # an invalid Create never reached Spacelift
-    made = _find_own(client, request, properties)
-    if made:
-        delete(client, replace(request, physical_resource_id=made))
+        _delete(client, request, made.object_id)
+    except (SpaceliftError, DeadlineExceeded):
+        raise AppliedFailure(
+            f"{error} Integration {made.object_id} was created; the stack's rollback deletes it.",
+            made.physical_id,
+        ) from error
+    Ledger(request.stack_id, request.logical_resource_id).forget(made)
+
+
+def _delete_own(client: SpaceliftClient, request: Request) -> None:
+    for integration_id in _find_own(client, request):
+        _delete(client, request, integration_id)
 
 
 def _prepare(client: SpaceliftClient, request: Request, properties: IntegrationProperties) -> Account:
@@ -195,47 +247,70 @@ def _prepare(client: SpaceliftClient, request: Request, properties: IntegrationP
     return spacelift_account
 
 
-def _create(
+def _replace(
     client: SpaceliftClient,
     request: Request,
     properties: IntegrationProperties,
     spacelift_account: Account,
 ) -> Result:
+    """A new integration for an Update whose old one is gone; recorded as this resource's."""
+    mutated = _create(client, request, properties, adopt=False)
+    Ledger(request.stack_id, request.logical_resource_id).record_made(
+        Made(mutated.id, mutated.id), request.request_id
+    )
+    return _result(mutated, properties, spacelift_account, request, strict=False)
+
+
+@dataclass(frozen=True)
+class Mutated:
+    """An integration as a mutation answered it, with the errors of its external IDs."""
+
+    integration: dict[str, Any]
+    external_id_errors: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return str(self.integration["id"])
+
+
+def _create(
+    client: SpaceliftClient, request: Request, properties: IntegrationProperties, *, adopt: bool
+) -> Mutated:
+    """Create, or adopt what an earlier attempt of this Create made.
+
+    Adoption looks for the owner label, never at names (their uniqueness is only
+    inferred) or at an error's wording.
+    """
+    found = _find_own(client, request) if adopt else []
+    if found:
+        return _mutate(client, request, properties, "awsIntegrationUpdate", found[0])
     try:
-        integration = _mutate(client, request, properties, "awsIntegrationCreate", None)
+        return _mutate(client, request, properties, "awsIntegrationCreate", None)
     except OutcomeUnknown:
-        # The create may have been applied: adopt it if so, else create again.
-        adopted = _find_own(client, request, properties)
-        operation = "awsIntegrationUpdate" if adopted else "awsIntegrationCreate"
-        integration = _mutate(client, request, properties, operation, adopted)
+        pass  # the create may have been applied: adopt it if so
     except GraphQLError as error:
-        if not error.mentions("already exists"):
+        if error.nested:
             raise
-        # Names are unique, so the conflict is the evidence that an earlier attempt of
-        # this Create (whose answer was lost) may have made it: adopt it if it is ours.
-        adopted = _find_own(client, request, properties)
-        if adopted is None:
-            raise SpaceliftError(
-                f"Spacelift already has an AWS integration named {properties.name!r} that this resource "
-                "did not create; choose another Name or delete that integration."
-            ) from error
-        integration = _mutate(client, request, properties, "awsIntegrationUpdate", adopted)
-    return _result(integration, properties, spacelift_account, request)
+        # Refused. If an earlier attempt whose answer was lost made it, the conflict may be
+        # with that one (names look unique); the owner label tells.
+        found = _find_own(client, request)
+        if not found:
+            raise SpaceliftError(f"Could not create AWS integration {properties.name!r}: {error}") from error
+    found = found or _find_own(client, request)
+    operation = "awsIntegrationUpdate" if found else "awsIntegrationCreate"
+    return _mutate(client, request, properties, operation, found[0] if found else None)
 
 
-def _find_own(client: SpaceliftClient, request: Request, properties: IntegrationProperties) -> str | None:
-    """The ID of an integration an earlier attempt of this Create made, if any."""
-    try:
-        data = client.query(_BY_NAME, {"name": properties.name}, request.deadline)
-    except GraphQLError as error:
-        if error.not_found:
-            return None
-        raise
-    found = data.get("awsIntegrationByName")
+def _find_own(client: SpaceliftClient, request: Request) -> list[str]:
+    """The IDs of the integrations carrying this logical resource's owner label."""
     label = owner_label(request.stack_id, request.logical_resource_id)
-    if isinstance(found, dict) and label in (found.get("labels") or []):
-        return str(found["id"])
-    return None
+    data = client.query(_LIST, {}, request.deadline)
+    integrations = data.get("awsIntegrations") or []
+    return [
+        str(found["id"])
+        for found in integrations
+        if isinstance(found, dict) and found.get("id") and label in (found.get("labels") or [])
+    ]
 
 
 def _mutate(
@@ -244,7 +319,7 @@ def _mutate(
     properties: IntegrationProperties,
     operation: str,
     integration_id: str | None,
-) -> dict[str, Any]:
+) -> Mutated:
     declarations, selections, variables = external_id_fields(properties.external_ids_for)
     id_declaration, id_argument = ("$id: ID!, ", "id: $id, ") if integration_id else ("", "")
     document = (
@@ -254,27 +329,24 @@ def _mutate(
     variables |= _variables(properties, owner_label(request.stack_id, request.logical_resource_id))
     if integration_id:
         variables["id"] = integration_id
+    errors: dict[str, str] = {}
     try:
         data = client.mutate(document, variables, request.deadline, repeatable=integration_id is not None)
     except GraphQLError as error:
-        if operation == "awsIntegrationCreate" and error.nested:
-            # Created, then an external ID failed (say, an unknown stack): undo it.
-            made = (error.data or {}).get(operation)
-            made_id = made.get("id") if isinstance(made, dict) else _find_own(client, request, properties)
-            if made_id:
-                _delete_quietly(client, request, str(made_id))
-        raise
+        made = (error.data or {}).get(operation)
+        if not (error.nested and isinstance(made, dict) and made.get("id")):
+            raise
+        # Applied; only some external IDs failed (say, a stack that does not exist).
+        data = {operation: made}
+        errors = {
+            str(path[1]): message
+            for message, path in zip(error.messages, error.paths, strict=True)
+            if len(path) > 1
+        }
     integration = data.get(operation)
     if not isinstance(integration, dict) or not integration.get("id"):
         raise SpaceliftError(f"Spacelift answered {operation} without an integration.")
-    return integration
-
-
-def _delete_quietly(client: SpaceliftClient, request: Request, integration_id: str) -> None:
-    """Undo a Create whose external IDs failed, so the failure leaves nothing behind."""
-    # If this fails too, the user's reason names the integration to remove.
-    with contextlib.suppress(SpaceliftError):
-        delete(client, replace(request, physical_resource_id=integration_id))
+    return Mutated(integration, errors)
 
 
 def _variables(properties: IntegrationProperties, owner: str) -> dict[str, Any]:
@@ -294,25 +366,55 @@ def _variables(properties: IntegrationProperties, owner: str) -> dict[str, Any]:
 
 
 def _result(
-    integration: dict[str, Any],
+    mutated: Mutated,
     properties: IntegrationProperties,
     spacelift_account: Account,
     request: Request,
+    *,
+    strict: bool,
 ) -> Result:
+    """The attributes; an external ID Spacelift did not compute fails a Create (``strict``),
+    and is computed locally on Update, so a stack deleted in Spacelift cannot block a rollback."""
+    integration = mutated.integration
     statements = []
     data = {
-        "Id": str(integration["id"]),
+        "Id": mutated.id,
         "Name": str(integration.get("name") or properties.name),
         "RoleArn": str(integration.get("roleArn") or properties.role_arn),
         "SpaceId": str(integration.get("space") or ""),
         "SpaceliftAwsAccountId": spacelift_account.aws_account_id,
     }
     for index, target in enumerate(properties.external_ids_for):
-        external = read_external_id(integration.get(f"e{index}"), target.project_id)
+        alias = f"e{index}"
+        answered = integration.get(alias)
+        if answered is None and not strict:
+            external = _computed_external_id(spacelift_account, mutated.id, target)
+            logger.warning(
+                "Spacelift computed no external ID for %s (%s); using the documented format: %s",
+                target.project_id,
+                mutated.external_id_errors.get(alias, "null"),
+                external.external_id,
+            )
+        else:
+            problem = mutated.external_id_errors.get(alias)
+            if problem and answered is None:
+                raise SpaceliftError(
+                    f"Spacelift computed no external ID for {target.project_id} ({problem}); "
+                    "check that it exists."
+                )
+            external = read_external_id(answered, target.project_id)
         data[f"ExternalId.{target.project_id}"] = external.external_id
         statements.append(external.statement)
     data["AssumeRolePolicyDocument"] = trust_policy(statements)
     return Result(data["Id"], data)
+
+
+def _computed_external_id(spacelift_account: Account, integration_id: str, target: Target) -> ExternalId:
+    """``<account>@<integration>@<stack or module>@<read|write>`` (docs/spacelift-api.md)."""
+    access = "write" if target.write else "read"
+    external_id = f"{spacelift_account.name}@{integration_id}@{target.project_id}@{access}"
+    statement = _computed_statement(spacelift_account, external_id)
+    return ExternalId(external_id, statement, json.dumps(statement, separators=(",", ":")))
 
 
 def _check_fits(properties: IntegrationProperties, spacelift_account: Account, budget: int) -> None:
@@ -331,7 +433,7 @@ def _check_fits(properties: IntegrationProperties, spacelift_account: Account, b
     for target in properties.external_ids_for:
         external_id = f"{spacelift_account.name}@{placeholder_id}@{target.project_id}@write"
         data[f"ExternalId.{target.project_id}"] = external_id
-        statements.append(_likely_statement(spacelift_account, external_id))
+        statements.append(_computed_statement(spacelift_account, external_id, principal_arn=True))
     data["AssumeRolePolicyDocument"] = trust_policy(statements)
     size = data_size(data)
     if size > budget:
@@ -343,11 +445,15 @@ def _check_fits(properties: IntegrationProperties, spacelift_account: Account, b
         )
 
 
-def _likely_statement(spacelift_account: Account, external_id: str) -> dict[str, Any]:
-    # The API's own statement (reference §5.7), padded for fields it may add.
+def _computed_statement(
+    spacelift_account: Account, external_id: str, *, principal_arn: bool = False
+) -> dict[str, Any]:
+    """The trust statement Spacelift documents (its account ID as principal); with
+    ``principal_arn`` in the longer form IAM stores (``arn:aws:iam::<id>:root``), for sizing."""
+    principal = spacelift_account.aws_account_id
     return {
         "Effect": "Allow",
         "Action": "sts:AssumeRole",
-        "Principal": {"AWS": f"arn:aws:iam::{spacelift_account.aws_account_id}:root"},
+        "Principal": {"AWS": f"arn:aws:iam::{principal}:root" if principal_arn else principal},
         "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
     }

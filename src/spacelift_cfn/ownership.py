@@ -1,0 +1,330 @@
+"""What each logical resource made in Spacelift, and which of its Creates were cancelled.
+
+CloudFormation's rollback and cancellation paths send requests that do not name
+the object they are about (see docs/reliability.md, "Ownership"):
+
+* a Create cancelled while it runs gets a Delete with a PhysicalResourceId that
+  CloudFormation made up, and the Create's own answer is ignored;
+* a Create that fails after Spacelift applied something must leave its
+  rollback Delete a way to find it;
+* an attachment switched to another integration on the same stack keeps its
+  PhysicalResourceId (Spacelift holds one read and one write attachment per
+  stack, so old and new cannot coexist), so the ID no longer names the
+  attachment that exists.
+
+Integrations carry an owner label, attachments carry nothing, so this module
+keeps a durable record per logical resource (StackId + LogicalResourceId) in
+the idempotency table, one item each:
+
+* ``create_request``: the RequestId of the latest Create that began;
+* ``finished``: RequestIds of Creates that answered, whatever they answered;
+* ``cancelled``: RequestIds of Creates that CloudFormation cancelled;
+* ``cancel_deliveries``: RequestIds of the cancelling Deletes already handled;
+* ``pending_until``: a cancellation that arrived before its Create began;
+* one ``made:<PhysicalResourceId>`` attribute per object that resource made.
+
+An attachment also gets an index item ``attachment#<id>`` naming its owner, so
+no resource adopts an attachment another resource made.
+
+Without ``IDEMPOTENCY_TABLE`` (local runs) the ledger is empty and disabled:
+callers fall back to what the physical ID and the owner label tell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacelift_cfn.exactly_once import dynamodb, table_name
+
+logger = logging.getLogger(__name__)
+
+_MADE = "made:"
+#: How long a cancellation that found no Create waits for one. The function's event
+#: source gives up on an event after MaximumEventAgeInSeconds (150 s in template.yaml),
+#: so a Create delivered later than this can never start.
+PENDING_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Made:
+    """One object a logical resource made: an integration, or an attachment.
+
+    For an attachment, ``object_id`` is the attachment that exists now ("" while
+    detached during a switch), which may differ from the one in the physical ID.
+    """
+
+    physical_id: str
+    object_id: str
+    integration_id: str = ""
+    project_id: str = ""
+
+    def as_item(self) -> dict[str, Any]:
+        return {
+            "M": {
+                "object": {"S": self.object_id},
+                "integration": {"S": self.integration_id},
+                "project": {"S": self.project_id},
+            }
+        }
+
+    @classmethod
+    def from_item(cls, physical_id: str, item: Mapping[str, Any]) -> Made:
+        fields = item.get("M", {})
+        return cls(
+            physical_id,
+            fields.get("object", {}).get("S", ""),
+            fields.get("integration", {}).get("S", ""),
+            fields.get("project", {}).get("S", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Record:
+    """A snapshot of one logical resource's item."""
+
+    create_request: str = ""
+    finished: frozenset[str] = frozenset()
+    cancelled: frozenset[str] = frozenset()
+    made: Mapping[str, Made] = field(default_factory=dict)
+
+    @property
+    def unfinished_create(self) -> str:
+        """The RequestId of a Create that began and has not answered (it may have died)."""
+        if self.create_request and self.create_request not in self.finished:
+            return self.create_request
+        return ""
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> Record:
+        made = {
+            key[len(_MADE) :]: Made.from_item(key[len(_MADE) :], value)
+            for key, value in item.items()
+            if key.startswith(_MADE)
+        }
+        return cls(
+            create_request=item.get("create_request", {}).get("S", ""),
+            finished=frozenset(item.get("finished", {}).get("SS", [])),
+            cancelled=frozenset(item.get("cancelled", {}).get("SS", [])),
+            made=made,
+        )
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a Create learns as it begins."""
+
+    #: CloudFormation already cancelled this Create: do nothing.
+    cancelled: bool = False
+    #: An earlier delivery of this very request began (and may have died mid-way).
+    redelivery: bool = False
+
+
+class Ledger:
+    """The record of one logical resource of one stack."""
+
+    def __init__(self, stack_id: str, logical_resource_id: str) -> None:
+        self.owner = hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()
+        self.table = table_name()
+
+    @property
+    def enabled(self) -> bool:
+        return self.table is not None
+
+    # ---------------------------------------------------------------- Create
+
+    def begin_create(self, request_id: str) -> Start:
+        """Register a Create before it changes anything; claims a cancellation that waits for it."""
+        if self.table is None:
+            return Start()
+        old = (
+            dynamodb()
+            .update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression="SET create_request = :r REMOVE pending_until",
+                ExpressionAttributeValues={":r": {"S": request_id}},
+                ReturnValues="ALL_OLD",
+            )
+            .get("Attributes", {})
+        )
+        record = Record.from_item(old)
+        pending = float(old.get("pending_until", {}).get("N", "0")) > time.time()
+        if pending and request_id not in record.cancelled:
+            self._add("cancelled", request_id)
+        return Start(
+            cancelled=pending or request_id in record.cancelled,
+            redelivery=record.create_request == request_id,
+        )
+
+    def record_made(self, made: Made, request_id: str) -> bool:
+        """Record an object this resource made; whether its Create was cancelled meanwhile.
+
+        The record comes before the check, so a cancelling Delete either sees the object
+        or is seen by the Create: one of them removes it. The Create counts as finished:
+        what it made is on record.
+        """
+        if self.table is None:
+            return False
+        try:
+            if made.object_id and made.integration_id:
+                self._claim_attachment(made.object_id)
+            new = (
+                dynamodb()
+                .update_item(
+                    TableName=self.table,
+                    Key=self._key(),
+                    UpdateExpression="SET #made = :made ADD finished :r",
+                    ExpressionAttributeNames={"#made": _MADE + made.physical_id},
+                    ExpressionAttributeValues={":made": made.as_item(), ":r": {"SS": [request_id]}},
+                    ReturnValues="ALL_NEW",
+                )
+                .get("Attributes", {})
+            )
+        except Exception:
+            logger.exception("Could not record what this resource made")
+            return False
+        return request_id in Record.from_item(new).cancelled
+
+    def finish_create(self, request_id: str) -> None:
+        """The Create failed before it recorded anything: there is nothing to look for."""
+        self._add("finished", request_id, quietly=True)
+
+    # ---------------------------------------------------------------- Update and Delete
+
+    def read(self) -> Record:
+        """The record (empty when disabled or unreadable: callers fall back on the physical ID)."""
+        if self.table is None:
+            return Record()
+        try:
+            item = (
+                dynamodb()
+                .get_item(TableName=self.table, Key=self._key(), ConsistentRead=True)
+                .get("Item", {})
+            )
+        except Exception:
+            logger.exception("Could not read what this resource made")
+            return Record()
+        return Record.from_item(item)
+
+    def forget(self, made: Made) -> None:
+        """The object is gone (best effort: a Delete must not fail on the table).
+
+        The Create that made it is forgotten too, so that when the logical resource
+        is added again, a cancellation that arrives before its Create waits for it.
+        """
+        if self.table is None:
+            return
+        try:
+            dynamodb().update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression="REMOVE #made, create_request",
+                ExpressionAttributeNames={"#made": _MADE + made.physical_id},
+            )
+            if made.integration_id:
+                dynamodb().delete_item(TableName=self.table, Key=_attachment_key(made.object_id))
+        except Exception:
+            logger.exception("Could not update what this resource made")
+
+    def cancel(self, delete_request_id: str) -> None:
+        """CloudFormation cancelled this resource's Create with a made-up ID (best effort).
+
+        The Create that began last is marked cancelled, unless it already was: then the
+        Create being cancelled has not begun yet (Lambda reordered the two events) and
+        the cancellation waits for it.
+        """
+        if self.table is None:
+            return
+        try:
+            self._cancel(delete_request_id)
+        except Exception:
+            logger.exception("Could not record the cancellation")
+
+    def owns_attachment(self, attachment_id: str) -> bool | None:
+        """True if this resource made the attachment, False if another one did, None if none did."""
+        if self.table is None:
+            return None
+        item = (
+            dynamodb()
+            .get_item(TableName=self.table, Key=_attachment_key(attachment_id), ConsistentRead=True)
+            .get("Item")
+        )
+        if item is None:
+            return None
+        return bool(item.get("owner", {}).get("S") == self.owner)
+
+    # ---------------------------------------------------------------- internals
+
+    def _cancel(self, delete_request_id: str) -> None:
+        for _attempt in range(5):
+            item = (
+                dynamodb()
+                .get_item(TableName=self.table, Key=self._key(), ConsistentRead=True)
+                .get("Item", {})
+            )
+            if delete_request_id in item.get("cancel_deliveries", {}).get("SS", []):
+                return  # a duplicate delivery of this Delete
+            record = Record.from_item(item)
+            target = record.create_request
+            if target and target not in record.cancelled:
+                # Running, dead or answered: the Create removes what it makes after this,
+                # the caller what it made before.
+                update = "ADD cancelled :r, cancel_deliveries :d"
+                values: dict[str, Any] = {":r": {"SS": [target]}, ":d": {"SS": [delete_request_id]}}
+            else:
+                update = "SET pending_until = :t ADD cancel_deliveries :d"
+                values = {
+                    ":t": {"N": str(int(time.time()) + PENDING_SECONDS)},
+                    ":d": {"SS": [delete_request_id]},
+                }
+            if target:
+                condition = "create_request = :seen"
+                values[":seen"] = {"S": target}
+            else:
+                condition = "attribute_not_exists(create_request)"
+            try:
+                dynamodb().update_item(
+                    TableName=self.table,
+                    Key=self._key(),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                )
+                return
+            except dynamodb().exceptions.ConditionalCheckFailedException:
+                continue  # a Create began meanwhile: look again
+        raise RuntimeError("the record kept changing")
+
+    def _claim_attachment(self, attachment_id: str) -> None:
+        assert self.table is not None
+        dynamodb().put_item(
+            TableName=self.table,
+            Item={**_attachment_key(attachment_id), "owner": {"S": self.owner}},
+        )
+
+    def _add(self, attribute: str, value: str, *, quietly: bool = False) -> None:
+        if self.table is None:
+            return
+        try:
+            dynamodb().update_item(
+                TableName=self.table,
+                Key=self._key(),
+                UpdateExpression=f"ADD {attribute} :v",
+                ExpressionAttributeValues={":v": {"SS": [value]}},
+            )
+        except Exception:
+            if not quietly:
+                raise
+            logger.exception("Could not update this resource's record")
+
+    def _key(self) -> dict[str, Any]:
+        return {"id": {"S": f"resource#{self.owner}"}}
+
+
+def _attachment_key(attachment_id: str) -> dict[str, Any]:
+    return {"id": {"S": f"attachment#{attachment_id}"}}
