@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from spacelift_cfn import exactly_once
 from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
 from spacelift_cfn.exactly_once import DuplicateInProgress
+from spacelift_cfn.ownership import TableUnavailable
 from spacelift_cfn.properties import PropertyError
 from spacelift_cfn.resources import attachment, external_id, integration
 from spacelift_cfn.resources.common import (
@@ -65,6 +66,11 @@ _FIELD_LIMITS = {
     "PhysicalResourceId": 1024,
     "ResourceType": 128,
 }
+
+_TABLE_FAILED = (
+    "The provider could not use its DynamoDB table and did not start; nothing was changed in "
+    "Spacelift. Check the table named by IDEMPOTENCY_TABLE"
+)
 
 _clients: dict[Settings, SpaceliftClient] = {}
 
@@ -198,10 +204,7 @@ def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Out
         raise
     except Exception as error:
         logger.exception("The idempotency table failed")
-        return envelope.failed(
-            f"The provider could not use its idempotency table ({type(error).__name__}) and did not "
-            "start; nothing was changed in Spacelift. Check the table named by IDEMPOTENCY_TABLE."
-        )
+        return envelope.failed(f"{_TABLE_FAILED} ({type(error).__name__})")
 
 
 def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
@@ -223,6 +226,8 @@ def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftCl
             return _acknowledged(envelope), None
         client = _client()
         return _run(resource, client, envelope, deadline), client
+    except TableUnavailable:
+        return envelope.failed(_TABLE_FAILED), client
     except AppliedFailure as error:
         return Outcome(FAILED, error.physical_resource_id, str(error)), client
     except OutcomeUnknown as error:

@@ -50,6 +50,10 @@ _MADE = "made:"
 PENDING_SECONDS = 300
 
 
+class TableUnavailable(Exception):
+    """The record could not be written before the work began: nothing was changed."""
+
+
 @dataclass(frozen=True)
 class Made:
     """One object a logical resource made: an integration, or an attachment.
@@ -141,6 +145,13 @@ class Ledger:
         """Register a Create before it changes anything; claims a cancellation that waits for it."""
         if self.table is None:
             return Start()
+        try:
+            return self._begin(request_id)
+        except Exception as error:
+            logger.exception("Could not register the Create")
+            raise TableUnavailable from error
+
+    def _begin(self, request_id: str) -> Start:
         old = (
             dynamodb()
             .update_item(
@@ -154,7 +165,11 @@ class Ledger:
         )
         record = Record.from_item(old)
         pending = float(old.get("pending_until", {}).get("N", "0")) > time.time()
-        if pending and request_id not in record.cancelled:
+        if pending and request_id in record.cancelled:
+            # A late delivery of a Create cancelled before: the waiting cancellation is
+            # for another one, which has yet to begin.
+            self._restore_pending(old["pending_until"])
+        elif pending:
             self._add("cancelled", request_id)
         return Start(
             cancelled=pending or request_id in record.cancelled,
@@ -299,6 +314,14 @@ class Ledger:
             except dynamodb().exceptions.ConditionalCheckFailedException:
                 continue  # a Create began meanwhile: look again
         raise RuntimeError("the record kept changing")
+
+    def _restore_pending(self, until: Mapping[str, Any]) -> None:
+        dynamodb().update_item(
+            TableName=self.table,
+            Key=self._key(),
+            UpdateExpression="SET pending_until = :t",
+            ExpressionAttributeValues={":t": until},
+        )
 
     def _claim_attachment(self, attachment_id: str) -> None:
         assert self.table is not None
