@@ -197,6 +197,25 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
+def table(aws: dict[str, str], function: LocalFunction, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh idempotency table shaped like template.yaml's, named in the function's environment."""
+    import time
+
+    import boto3
+
+    name = f"idempotency-{time.monotonic_ns()}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", name)
+    function.environment = {**function.environment, **aws, "IDEMPOTENCY_TABLE": name}
+    return name
+
+
+@pytest.fixture
 def iam(aws: dict[str, str]) -> Any:
     """IAM on moto's server, with no roles left over from earlier tests."""
     import boto3

@@ -6,7 +6,6 @@ import threading
 import time
 from typing import Any
 
-import boto3
 import pytest
 
 from localcfn import CapturedResponse, LocalFunction
@@ -15,21 +14,6 @@ from tests import tally
 from tests.conftest import ROLE_ARN, event
 
 PROPERTIES = {"Name": "my_role", "RoleArn": ROLE_ARN, "ExternalIdsFor": [{"StackId": "my-stack-id"}]}
-
-
-@pytest.fixture
-def table(aws: dict[str, str], function: LocalFunction, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh idempotency table shaped like template.yaml's, named in the function's environment."""
-    name = f"idempotency-{time.monotonic_ns()}"
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    monkeypatch.setenv("IDEMPOTENCY_TABLE", name)
-    function.environment = {**function.environment, **aws, "IDEMPOTENCY_TABLE": name}
-    return name
 
 
 def deliver_concurrently(function: LocalFunction, events: list[dict[str, Any]]) -> list[CapturedResponse]:
