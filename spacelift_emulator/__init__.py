@@ -37,12 +37,16 @@ client that passes here also copes with the alternative:
 - `region`: must look like an AWS region (`eu-west-1`); `""` is refused, null clears it.
 - Not-found: queries return null by default (`faults.not_found_style = "error"` switches to
   `... not found` errors); every mutation on a missing ID errors with `... not found`.
+- A stack or module deleted in Spacelift (`Emulator.remove_stack`, `remove_module`) takes its
+  attachments with it; its integrations stay, and its ID is unknown from then on (attach,
+  `stack(id)` and `externalIdForStack` treat it as never having existed).
 - Deleting an integration that still has attachments is refused ("still attached ... detach
   it first"), not cascaded.
 - Moving an integration (update `space`) where an attached stack could no longer see it is
   refused.
-- `externalIdForStack`: the stack or module must exist (`stack "X" not found`); read=write=false
-  is an error; read+write gives `@write`. The statement is the compact JSON
+- `externalIdForStack`: whether the stack or module must exist is unknown, so one that does not
+  follows the not-found style (null by default, `stack "X" not found` under "error");
+  read=write=false is an error; read+write gives `@write`. The statement is the compact JSON
   `{"Effect","Action","Principal":{"AWS":<account id>},"Condition":{"StringEquals":...}}` in
   that key order, never with `sts:TagSession`.
 - Attach: the same integration cannot be attached twice to one stack (attach once with

@@ -142,6 +142,14 @@ class Emulator:
     def add_module(self, module_id: str, space: str = ROOT_SPACE, name: str | None = None) -> None:
         self._state.add_project(module_id, space, is_module=True, name=name)
 
+    def remove_stack(self, stack_id: str) -> None:
+        """Delete a stack as a Spacelift user would: its attachments go with it."""
+        self._state.remove_project(stack_id, is_module=False)
+
+    def remove_module(self, module_id: str) -> None:
+        """Delete a module as a Spacelift user would: its attachments go with it."""
+        self._state.remove_project(module_id, is_module=True)
+
     @property
     def integrations(self) -> dict[str, Integration]:
         """Snapshot of the stored integrations by ID."""

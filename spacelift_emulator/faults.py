@@ -97,7 +97,8 @@ class Faults:
         """How lookups of absent objects answer: `null` (default) or an error `... not found`.
 
         Applies to `awsIntegration`, `awsIntegrationByName` and `attachedStack`, the queries for
-        which the reference documents both behaviours.
+        which the reference documents both behaviours, and to `externalIdForStack` of a stack or
+        module that does not exist, for which it documents neither.
         """
         with self._lock:
             return self._not_found_style

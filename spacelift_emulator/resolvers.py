@@ -191,8 +191,11 @@ def _attached_stack(integration: Integration, info: Info, id: str) -> Attachment
 
 def _external_id_for_stack(
     integration: Integration, info: Info, stackId: str, read: bool, write: bool
-) -> ExternalId:
-    return info.context.state.external_id_for(integration.id, stackId, read, write)
+) -> ExternalId | None:
+    external_id = info.context.state.external_id_for(integration.id, stackId, read, write)
+    if external_id is None:
+        _absent(info.context, f'stack "{stackId}" not found')
+    return external_id
 
 
 def _stack_name(attachment: Attachment, info: Info) -> str | None:

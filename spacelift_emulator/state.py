@@ -149,6 +149,20 @@ class State:
                 raise ValueError(f"space {space!r} does not exist")
             self._projects[project_id] = Project(project_id, space, is_module, name or project_id)
 
+    def remove_project(self, project_id: str, is_module: bool) -> list[Attachment]:
+        """A stack or module deleted in Spacelift: it goes, and its attachments with it (the
+        removed attachments are returned). A setup error (no such stack or module) raises
+        ValueError."""
+        with self._lock:
+            project = self._projects.get(project_id)
+            if project is None or project.is_module != is_module:
+                raise ValueError(f"{'module' if is_module else 'stack'} {project_id!r} does not exist")
+            del self._projects[project_id]
+            removed = [a for a in self._attachments.values() if a.stack_id == project_id]
+            for attachment in removed:
+                del self._attachments[attachment.id]
+            return removed
+
     # ---------------------------------------------------------------- snapshots and lookups
 
     def integrations(self) -> dict[str, Integration]:
@@ -194,11 +208,15 @@ class State:
                 raise ApiError(f'space "{space_id}" not found')
             return [i for i in self._integrations.values() if self._sees(space_id, i.space)]
 
-    def external_id_for(self, integration_id: str, project_id: str, read: bool, write: bool) -> ExternalId:
-        """The computed external ID and its one-statement trust policy (a JSON string)."""
+    def external_id_for(
+        self, integration_id: str, project_id: str, read: bool, write: bool
+    ) -> ExternalId | None:
+        """The computed external ID and its one-statement trust policy (a JSON string); None
+        when the stack or module does not exist (the resolver applies the not-found style)."""
         with self._lock:
             self._require_integration(integration_id)
-            self._require_project(project_id)
+            if project_id not in self._projects:
+                return None
             if not (read or write):
                 raise ApiError(READ_WRITE_ERROR)
             external_id = self._external_id(integration_id, project_id, write)

@@ -509,7 +509,7 @@ def test_external_id_format(read: bool, write: bool, suffix: str) -> None:
     }
 
 
-def test_external_id_needs_read_or_write_and_an_existing_stack(client: Client) -> None:
+def test_external_id_needs_read_or_write(client: Client) -> None:
     integration_id = client.create()["id"]
 
     neither = client.gql(
@@ -517,10 +517,56 @@ def test_external_id_needs_read_or_write_and_an_existing_stack(client: Client) -
     )
     assert messages(neither) == [READ_WRITE_ERROR]
     assert neither["data"] == {"awsIntegration": {"id": integration_id, "externalIdForStack": None}}
-    ghost = client.gql(
-        PROVIDER_EXTERNAL_ID, {"id": integration_id, "stackId": "ghost", "read": True, "write": False}
+
+
+def test_external_id_of_a_missing_stack_follows_the_not_found_style(
+    emulator: Emulator, client: Client
+) -> None:
+    integration_id = client.create()["id"]
+    variables = {"id": integration_id, "stackId": "ghost", "read": True, "write": False}
+
+    assert client.gql(PROVIDER_EXTERNAL_ID, variables) == {
+        "data": {"awsIntegration": {"id": integration_id, "externalIdForStack": None}}
+    }
+    emulator.faults.not_found_style = "error"
+    ghost = client.gql(PROVIDER_EXTERNAL_ID, variables)
+    assert messages(ghost) == ['stack "ghost" not found']
+    assert ghost["data"] == {"awsIntegration": {"id": integration_id, "externalIdForStack": None}}
+
+
+def test_a_removed_stack_takes_its_attachments_and_is_unknown_from_then_on(
+    emulator: Emulator, client: Client
+) -> None:
+    integration_id = client.create()["id"]
+    for project in ("stack-a", "stack-b", "module-a"):
+        client.attach(integration_id, project)
+
+    emulator.remove_stack("stack-a")
+    assert sorted(a.stack_id for a in emulator.attachments.values()) == ["module-a", "stack-b"]
+    external = client.gql(
+        PROVIDER_EXTERNAL_ID, {"id": integration_id, "stackId": "stack-a", "read": True, "write": True}
     )
-    assert "not found" in messages(ghost)[0]
+    assert external["data"]["awsIntegration"]["externalIdForStack"] is None
+    assert messages(client.attach(integration_id, "stack-a")) == ['stack "stack-a" not found']
+    assert client.data('{ stack(id: "stack-a") { id } }') == {"stack": None}
+
+    emulator.remove_module("module-a")
+    emulator.remove_stack("stack-b")
+    assert emulator.attachments == {}
+    client.data(PROVIDER_DELETE, {"id": integration_id})  # nothing attached any more
+    assert emulator.integrations == {}
+
+
+def test_removing_an_unknown_stack_or_the_wrong_kind_is_a_setup_error(emulator: Emulator) -> None:
+    with pytest.raises(ValueError, match="ghost"):
+        emulator.remove_stack("ghost")
+    with pytest.raises(ValueError, match="module-a"):
+        emulator.remove_stack("module-a")
+    with pytest.raises(ValueError, match="stack-a"):
+        emulator.remove_module("stack-a")
+    emulator.remove_stack("stack-a")
+    emulator.reset()  # back to the seed: the stack is there again
+    emulator.remove_stack("stack-a")
 
 
 # ------------------------------------------------------------------------- attachments
@@ -974,11 +1020,11 @@ def test_reset_clears_state_and_faults_but_keeps_the_seed_and_tokens(
 
     assert emulator.integrations == {} and emulator.attachments == {} and emulator.requests == []
     assert client.create("again")["name"] == "again"  # same token, fault gone
+    integration_id = client.create("b")["id"]
     ghost = client.gql(
-        PROVIDER_EXTERNAL_ID,
-        {"id": client.create("b")["id"], "stackId": "added-later", "read": True, "write": True},
+        PROVIDER_EXTERNAL_ID, {"id": integration_id, "stackId": "added-later", "read": True, "write": True}
     )
-    assert "not found" in messages(ghost)[0]
+    assert ghost == {"data": {"awsIntegration": {"id": integration_id, "externalIdForStack": None}}}
 
 
 def test_snapshots_are_copies(emulator: Emulator, client: Client) -> None:
