@@ -8,7 +8,15 @@ import re
 from pathlib import Path
 
 DOC = Path(__file__).parent.parent / "docs" / "reliability.md"
-FAULT_SUITES = ["test_faults", "test_exactly_once", "test_responder", "test_secrets", "test_hostile_input"]
+FAULT_SUITES = [
+    "test_faults",
+    "test_exactly_once",
+    "test_responder",
+    "test_secrets",
+    "test_hostile_input",
+    "test_rollback_cases",
+    "test_ownership",
+]
 
 
 def matrix_tests() -> list[tuple[str, str]]:
