@@ -1,7 +1,7 @@
 """The performance benchmark: what a stack waits on when it uses this provider.
 
 ``make bench`` (or ``python -m bench``) builds the artifacts with ``sam build``,
-then measures, several times each, the figures issue 5 asks for and prints one
+then measures, several times each, the figures docs/performance.md targets and prints one
 table, also written to ``docs/performance.md``:
 
 * round trips: Spacelift requests per Create, Update, Delete and attachment,

@@ -1,4 +1,4 @@
-"""From measurements to the table's rows, each with its target from issue 5.
+"""From measurements to the table's rows, each with its target.
 
 Kept apart from the measuring so that what a row claims (its target and
 whether it is met) can be read in one place.

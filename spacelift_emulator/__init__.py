@@ -1,6 +1,6 @@
 """A local Spacelift GraphQL API for AWS integrations: a test instrument for the provider.
 
-It serves the operations of `/work/shared/reference/spacelift-graphql-api.md` with
+It serves the operations of `docs/spacelift-api.md` with
 production's spellings, HTTP-200 errors, `apiKeyUser` token exchange, the attach rules and the
 `externalIdForStack` formats, plus fault switches (`Emulator.faults`) and a request log
 (`Emulator.requests`). Usage::

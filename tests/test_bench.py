@@ -3,7 +3,7 @@
 It builds with ``sam build`` into a temporary directory (never a stale
 ``.aws-sam/build``), runs every figure once or twice and writes its table to a
 temporary file, not to docs/performance.md. Only what is not a timing is
-asserted: that every figure has its row, and the request counts issue 5 targets
+asserted: that every figure has its row, and the request counts it targets
 (they are counted at the emulator, so they are exact on any machine).
 """
 
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: One row per figure of issue 5 (prefixes of the table's first column).
+#: One row per figure of the benchmark (prefixes of the table's first column).
 FIGURES = (
     "Round trips: cold Create, 2 ExternalIdsFor",
     "Round trips: warm Create, 0 ExternalIdsFor",

@@ -32,7 +32,7 @@ INTEGRATION_FIELDS = (
     "id,durationSeconds,generateCredentialsInWorker,externalId,labels,name,roleArn,space,region,"
     "autoattachEnabled,tagAssumeRole"
 )
-# The provider's exact texts (reference §5), variables sorted and comma-separated selections.
+# The Terraform provider's exact texts (docs/spacelift-api.md), variables sorted and comma-separated selections.
 PROVIDER_CREATE = (
     "mutation($autoattachEnabled:Boolean!$durationSeconds:Int!$externalID:String!"
     "$generateCredentialsInWorker:Boolean!$labels:[String!]!$name:String!$region:String$roleArn:String!"

@@ -1,7 +1,7 @@
 """Answering CloudFormation: crhelper's ``CfnResource`` with its defects removed.
 
 crhelper gives the request skeleton (read the event, run the function, turn an
-exception into FAILED, send). Its known defects (see the reference's §2) are
+exception into FAILED, send). Its known defects (docs/cloudformation.md, section "crhelper") are
 neutralised here, each in one small override:
 
 * ``__init__`` created three boto3 clients for polling we never use and set the
