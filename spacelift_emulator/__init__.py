@@ -35,6 +35,9 @@ client that passes here also copes with the alternative:
   `Emulator(unique_names=False)` or `emulator.unique_names = False` lifts it: a client must
   cope both ways); `awsIntegrationByName` matches exactly (the first match when not unique).
 - `region`: must look like an AWS region (`eu-west-1`); `""` is refused, null clears it.
+- `externalIdForStack` nullability is unknown: nullable by default (an error there nulls only
+  that field); `emulator.external_id_required = True` makes it non-null, so an error nulls the
+  whole mutation result, though the mutation was applied.
 - Not-found: queries return null by default (`faults.not_found_style = "error"` switches to
   `... not found` errors); every mutation on a missing ID errors with `... not found`.
 - A stack or module deleted in Spacelift (`Emulator.remove_stack`, `remove_module`) takes its

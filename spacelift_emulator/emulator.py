@@ -59,6 +59,7 @@ class Emulator:
         self._seed_stacks = _placement(stacks)
         self._seed_modules = _placement(modules)
         self._seed_unique_names = self._unique_names = unique_names
+        self._external_id_required = False
         self._tokens = Tokens(token_lifetime, clock)
         for key_id, secret in (api_keys or {}).items():
             self._tokens.add_key(key_id, secret)
@@ -165,6 +166,7 @@ class Emulator:
         default trust check, counters cleared. Issued tokens stay valid (use
         `faults.expire_tokens()` to revoke them)."""
         self._unique_names = self._seed_unique_names
+        self.external_id_required = False
         self._state = self._seeded_state()
         self.faults.reset()
         self.trust_check = trusted
@@ -179,6 +181,19 @@ class Emulator:
     def unique_names(self, unique: bool) -> None:
         self._unique_names = unique
         self._state.unique_names = unique
+
+    @property
+    def external_id_required(self) -> bool:
+        """Whether `externalIdForStack` is non-null (unknown in production; nullable by default).
+
+        Non-null, an error computing one external ID nulls the whole mutation result (the
+        mutation is still applied). Settable until the next `reset()`."""
+        return self._external_id_required
+
+    @external_id_required.setter
+    def external_id_required(self, required: bool) -> None:
+        self._external_id_required = required
+        self._endpoint.use_schema(build_executable_schema(required))
 
     # ---------------------------------------------------------------- instrumentation
 

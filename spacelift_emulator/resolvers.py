@@ -55,11 +55,25 @@ class Viewer:
     id: str
 
 
+#: The external ID field as the SDL declares it (nullable), and its non-null variant.
+_EXTERNAL_ID_FIELD = (
+    "externalIdForStack(stackId: ID!, read: Boolean!, write: Boolean!): AwsIntegrationExternalId"
+)
+
+
 @functools.cache
-def build_executable_schema() -> GraphQLSchema:
+def build_executable_schema(external_id_required: bool = False) -> GraphQLSchema:
     """Parse the SDL shipped with the package and attach the resolvers. Built once per
-    process and shared: resolvers find everything per-request in the context."""
+    process and shared: resolvers find everything per-request in the context.
+
+    ``external_id_required`` declares ``externalIdForStack`` non-null: whether it is nullable
+    is unknown, and when it is not, an error there nulls the whole mutation result.
+    """
     sdl = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+    if _EXTERNAL_ID_FIELD not in sdl:
+        raise RuntimeError("schema.graphql no longer declares externalIdForStack as expected")
+    if external_id_required:
+        sdl = sdl.replace(_EXTERNAL_ID_FIELD, _EXTERNAL_ID_FIELD + "!")
     schema = build_schema(sdl)
     for type_name, field_resolvers in _RESOLVERS.items():
         fields = cast(GraphQLObjectType, schema.get_type(type_name)).fields

@@ -74,12 +74,16 @@ class GraphQLEndpoint:
         make_context: Callable[[str | None], Context],
         stopping: threading.Event,
     ) -> None:
-        self._schema = schema
-        self._documents = DocumentCache(schema)
+        self._schema, self._documents = schema, DocumentCache(schema)
         self._faults = faults
         self._log = log
         self._make_context = make_context
         self._stopping = stopping  # set on shutdown, so sleeping requests wake up
+
+    def use_schema(self, schema: GraphQLSchema) -> None:
+        """Serve another schema from the next request on (one assignment, so thread-safe)."""
+        if schema is not self._schema:
+            self._schema, self._documents = schema, DocumentCache(schema)
 
     def handle(self, request: HttpRequest) -> Answer:
         """Decide and record the answer at once, then hold it back for `latency` (and any
@@ -105,7 +109,8 @@ class GraphQLEndpoint:
             answer = Answer(error.status, str(error).encode(), close=request.body is None)
             return self._recorded(record, answer), latency
 
-        prepared = self._documents.get(query)
+        schema, documents = self._schema, self._documents
+        prepared = documents.get(query)
         operation = prepared.operation(operation_name)
         fields = operation.root_fields
         record.update(
@@ -120,7 +125,7 @@ class GraphQLEndpoint:
         if canned is not None:
             return self._recorded(record, _canned(canned), canned.fault), latency
 
-        payload = self._execute(prepared, context, variables, operation_name)
+        payload = self._execute(schema, prepared, context, variables, operation_name)
         record["errors"] = tuple(e["message"] for e in payload.get("errors", ()))
         answer = Answer(200, json.dumps(payload).encode(), "application/json")
         fault = None
@@ -134,6 +139,7 @@ class GraphQLEndpoint:
 
     def _execute(
         self,
+        schema: GraphQLSchema,
         prepared: PreparedDocument,
         context: Context,
         variables: dict[str, Any],
@@ -143,7 +149,7 @@ class GraphQLEndpoint:
             # Not executed, so no `data` key at all (GraphQL spec: request errors).
             return {"errors": [e.formatted for e in prepared.errors]}
         result = execute_sync(
-            self._schema,
+            schema,
             prepared.document,
             context_value=context,
             variable_values=variables,

@@ -16,6 +16,7 @@ FAULT_SUITES = [
     "test_hostile_input",
     "test_rollback_cases",
     "test_ownership",
+    "test_api_unknowns",
 ]
 
 

@@ -40,6 +40,11 @@ _EXCHANGE = (
 )
 
 
+#: The attach's role-assumption failure (docs/spacelift-api.md, "Error texts the code matches").
+#: Some wordings put "unauthorized" in it: it is about the role, never about the token.
+TRUST_ERROR = "you need to configure trust relationship"
+
+
 class SpaceliftError(Exception):
     """A Spacelift call failed; the message is safe to show to the stack's user."""
 
@@ -131,10 +136,11 @@ class SpaceliftClient:
                     raise SpaceliftError("Spacelift answered without data; try again later.")
                 return data
             error = GraphQLError(_errors(errors), data if isinstance(data, dict) else None)
-            if error.mentions("unauthorized") and attempt == 1:
+            token_refused = error.mentions("unauthorized") and not error.mentions(TRUST_ERROR)
+            if token_refused and attempt == 1:
                 self._token = None  # expired or revoked: exchange the key once more
                 continue
-            if error.mentions("unauthorized"):
+            if token_refused:
                 raise SpaceliftError(
                     "Spacelift answered unauthorized: check that the API key is an admin key "
                     "with access to the integration's space (use a space ID, not its name)."

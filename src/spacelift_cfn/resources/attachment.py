@@ -27,11 +27,10 @@ from spacelift_cfn.resources.common import (
     account,
     is_spacelift_id,
 )
-from spacelift_cfn.spacelift import GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
+from spacelift_cfn.spacelift import TRUST_ERROR, GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"
 
-TRUST_ERROR = "you need to configure trust relationship"
 #: Total time spent retrying the trust-relationship error, and the pauses between tries.
 TRUST_RETRY_SECONDS = 60.0
 TRUST_RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0, 10.0)
@@ -121,13 +120,15 @@ def update(client: SpaceliftClient, request: Request) -> Result:
         ledger.record_made(made, request.request_id)
         return _result(account_name, properties, made)
     current = ledger.read().made.get(request.physical_resource_id) or issued.as_made()
+    # Recorded as detached: an earlier attempt of a switch detached it, and may have attached.
+    interrupted = not current.object_id
     if current.integration_id != properties.integration_id and current.object_id:
         _detach(client, current.object_id, request.deadline)
         current = replace(current, object_id="")
         ledger.record_made(current, request.request_id)
     attachment_id = current.object_id and _set_access(client, request, properties, current.object_id)
     if not attachment_id:  # switched, or detached behind CloudFormation's back
-        attachment_id = _attach_own(client, request, properties, ledger, adopt=False).object_id
+        attachment_id = _attach_own(client, request, properties, ledger, adopt=interrupted).object_id
     made = Made(request.physical_resource_id, attachment_id, properties.integration_id, properties.project_id)
     if made != current:
         ledger.record_made(made, request.request_id)
@@ -168,11 +169,8 @@ def _without_record(client: SpaceliftClient, request: Request, current: Made) ->
         return current
     if properties.integration_id == current.integration_id:
         return current
-    variables = {"id": properties.integration_id, "stack": properties.project_id}
-    attached = (client.query(_READ, variables, request.deadline).get("awsIntegration") or {}).get(
-        "attachedStack"
-    )
-    if isinstance(attached, dict) and attached.get("id"):
+    attached = _read_attached(client, request, properties)
+    if attached is not None:
         return Made(
             current.physical_id, str(attached["id"]), properties.integration_id, properties.project_id
         )
@@ -246,10 +244,8 @@ def _adoptable(
 ) -> Made | None:
     """The existing attachment of the pair, if this resource made it (or, with ``adopt``,
     if no resource recorded it and its access is the one asked for)."""
-    variables = {"id": properties.integration_id, "stack": properties.project_id}
-    data = client.query(_READ, variables, request.deadline)
-    attached = (data.get("awsIntegration") or {}).get("attachedStack")
-    if not isinstance(attached, dict) or not attached.get("id"):
+    attached = _read_attached(client, request, properties)
+    if attached is None:
         return None
     attachment_id = str(attached["id"])
     recorded = next((m for m in ledger.read().made.values() if m.object_id == attachment_id), None)
@@ -260,6 +256,25 @@ def _adoptable(
     if (attached.get("read"), attached.get("write")) != (properties.read, properties.write):
         return None
     return PhysicalId(properties.integration_id, properties.project_id, attachment_id).as_made()
+
+
+def _read_attached(
+    client: SpaceliftClient, request: Request, properties: AttachmentProperties
+) -> dict[str, Any] | None:
+    """The integration's attachment to the stack or module, None if there is none.
+
+    Spacelift may answer a missing integration or attachment with null or with a
+    "not found" error, at either level (docs/spacelift-api.md, "Not found").
+    """
+    variables = {"id": properties.integration_id, "stack": properties.project_id}
+    try:
+        data = client.query(_READ, variables, request.deadline)
+    except GraphQLError as error:
+        if error.mentions("not found"):
+            return None
+        raise
+    attached = (data.get("awsIntegration") or {}).get("attachedStack")
+    return attached if isinstance(attached, dict) and attached.get("id") else None
 
 
 def _detach_adoptable(

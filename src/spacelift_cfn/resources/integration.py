@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from spacelift_cfn.deadline import DeadlineExceeded
@@ -289,8 +289,6 @@ def _create(
     except OutcomeUnknown:
         pass  # the create may have been applied: adopt it if so
     except GraphQLError as error:
-        if error.nested:
-            raise
         # Refused. If an earlier attempt whose answer was lost made it, the conflict may be
         # with that one (names look unique); the owner label tells.
         found = _find_own(client, request)
@@ -333,20 +331,44 @@ def _mutate(
     try:
         data = client.mutate(document, variables, request.deadline, repeatable=integration_id is not None)
     except GraphQLError as error:
-        made = (error.data or {}).get(operation)
-        if not (error.nested and isinstance(made, dict) and made.get("id")):
+        if not error.nested:
             raise
         # Applied; only some external IDs failed (say, a stack that does not exist).
-        data = {operation: made}
-        errors = {
-            str(path[1]): message
-            for message, path in zip(error.messages, error.paths, strict=True)
-            if len(path) > 1
-        }
+        made = (error.data or {}).get(operation)
+        if not isinstance(made, dict) or not made.get("id"):
+            # A non-null external ID field nulled the whole result: read it back without them.
+            return _reread(client, request, properties, integration_id, error)
+        data, errors = {operation: made}, _external_id_errors(error)
     integration = data.get(operation)
     if not isinstance(integration, dict) or not integration.get("id"):
         raise SpaceliftError(f"Spacelift answered {operation} without an integration.")
     return Mutated(integration, errors)
+
+
+def _external_id_errors(error: GraphQLError) -> dict[str, str]:
+    """The errors below the mutation's result, by the alias (``e<index>``) they concern."""
+    return {
+        str(path[1]): message
+        for message, path in zip(error.messages, error.paths, strict=True)
+        if len(path) > 1
+    }
+
+
+def _reread(
+    client: SpaceliftClient,
+    request: Request,
+    properties: IntegrationProperties,
+    integration_id: str | None,
+    error: GraphQLError,
+) -> Mutated:
+    """The integration a mutation applied but could not answer, from the same update without
+    external IDs (repeatable), carrying the external IDs' errors."""
+    target = integration_id or next(iter(_find_own(client, request)), None)
+    if target is None:
+        raise error
+    plain = replace(properties, external_ids_for=())
+    answered = _mutate(client, request, plain, "awsIntegrationUpdate", target)
+    return Mutated(answered.integration, _external_id_errors(error))
 
 
 def _variables(properties: IntegrationProperties, owner: str) -> dict[str, Any]:
@@ -376,6 +398,12 @@ def _result(
     """The attributes; an external ID Spacelift did not compute fails a Create (``strict``),
     and is computed locally on Update, so a stack deleted in Spacelift cannot block a rollback."""
     integration = mutated.integration
+    if strict and mutated.external_id_errors:
+        alias, problem = min(mutated.external_id_errors.items())
+        failed = properties.external_ids_for[int(alias.removeprefix("e"))].project_id
+        raise SpaceliftError(
+            f"Spacelift computed no external ID for {failed} ({problem}); check that it exists."
+        )
     statements = []
     data = {
         "Id": mutated.id,
@@ -396,12 +424,6 @@ def _result(
                 external.external_id,
             )
         else:
-            problem = mutated.external_id_errors.get(alias)
-            if problem and answered is None:
-                raise SpaceliftError(
-                    f"Spacelift computed no external ID for {target.project_id} ({problem}); "
-                    "check that it exists."
-                )
             external = read_external_id(answered, target.project_id)
         data[f"ExternalId.{target.project_id}"] = external.external_id
         statements.append(external.statement)
