@@ -152,16 +152,8 @@ class Ledger:
             raise TableUnavailable from error
 
     def _begin(self, request_id: str) -> Start:
-        old = (
-            dynamodb()
-            .update_item(
-                TableName=self.table,
-                Key=self._key(),
-                UpdateExpression="SET create_request = :r REMOVE pending_until",
-                ExpressionAttributeValues={":r": {"S": request_id}},
-                ReturnValues="ALL_OLD",
-            )
-            .get("Attributes", {})
+        old = self._update(
+            "SET create_request = :r REMOVE pending_until", {":r": {"S": request_id}}, returns="ALL_OLD"
         )
         record = Record.from_item(old)
         pending = float(old.get("pending_until", {}).get("N", "0")) > time.time()
@@ -188,17 +180,11 @@ class Ledger:
         try:
             if made.object_id and made.integration_id:
                 self._claim_attachment(made.object_id)
-            new = (
-                dynamodb()
-                .update_item(
-                    TableName=self.table,
-                    Key=self._key(),
-                    UpdateExpression="SET #made = :made ADD finished :r",
-                    ExpressionAttributeNames={"#made": _MADE + made.physical_id},
-                    ExpressionAttributeValues={":made": made.as_item(), ":r": {"SS": [request_id]}},
-                    ReturnValues="ALL_NEW",
-                )
-                .get("Attributes", {})
+            new = self._update(
+                "SET #made = :made ADD finished :r",
+                {":made": made.as_item(), ":r": {"SS": [request_id]}},
+                names={"#made": _MADE + made.physical_id},
+                returns="ALL_NEW",
             )
         except Exception:
             logger.exception("Could not record what this resource made")
@@ -216,11 +202,7 @@ class Ledger:
         if self.table is None:
             return Record()
         try:
-            item = (
-                dynamodb()
-                .get_item(TableName=self.table, Key=self._key(), ConsistentRead=True)
-                .get("Item", {})
-            )
+            item = self._get(self._key())
         except Exception:
             logger.exception("Could not read what this resource made")
             return Record()
@@ -235,12 +217,7 @@ class Ledger:
         if self.table is None:
             return
         try:
-            dynamodb().update_item(
-                TableName=self.table,
-                Key=self._key(),
-                UpdateExpression="REMOVE #made, create_request",
-                ExpressionAttributeNames={"#made": _MADE + made.physical_id},
-            )
+            self._update("REMOVE #made, create_request", names={"#made": _MADE + made.physical_id})
             if made.integration_id:
                 dynamodb().delete_item(TableName=self.table, Key=_attachment_key(made.object_id))
         except Exception:
@@ -264,12 +241,8 @@ class Ledger:
         """True if this resource made the attachment, False if another one did, None if none did."""
         if self.table is None:
             return None
-        item = (
-            dynamodb()
-            .get_item(TableName=self.table, Key=_attachment_key(attachment_id), ConsistentRead=True)
-            .get("Item")
-        )
-        if item is None:
+        item = self._get(_attachment_key(attachment_id))
+        if not item:
             return None
         return bool(item.get("owner", {}).get("S") == self.owner)
 
@@ -277,11 +250,7 @@ class Ledger:
 
     def _cancel(self, delete_request_id: str) -> None:
         for _attempt in range(5):
-            item = (
-                dynamodb()
-                .get_item(TableName=self.table, Key=self._key(), ConsistentRead=True)
-                .get("Item", {})
-            )
+            item = self._get(self._key())
             if delete_request_id in item.get("cancel_deliveries", {}).get("SS", []):
                 return  # a duplicate delivery of this Delete
             record = Record.from_item(item)
@@ -303,25 +272,14 @@ class Ledger:
             else:
                 condition = "attribute_not_exists(create_request)"
             try:
-                dynamodb().update_item(
-                    TableName=self.table,
-                    Key=self._key(),
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
+                self._update(update, values, condition=condition)
                 return
             except dynamodb().exceptions.ConditionalCheckFailedException:
                 continue  # a Create began meanwhile: look again
         raise RuntimeError("the record kept changing")
 
     def _restore_pending(self, until: Mapping[str, Any]) -> None:
-        dynamodb().update_item(
-            TableName=self.table,
-            Key=self._key(),
-            UpdateExpression="SET pending_until = :t",
-            ExpressionAttributeValues={":t": until},
-        )
+        self._update("SET pending_until = :t", {":t": until})
 
     def _claim_attachment(self, attachment_id: str) -> None:
         assert self.table is not None
@@ -334,16 +292,39 @@ class Ledger:
         if self.table is None:
             return
         try:
-            dynamodb().update_item(
-                TableName=self.table,
-                Key=self._key(),
-                UpdateExpression=f"ADD {attribute} :v",
-                ExpressionAttributeValues={":v": {"SS": [value]}},
-            )
+            self._update(f"ADD {attribute} :v", {":v": {"SS": [value]}})
         except Exception:
             if not quietly:
                 raise
             logger.exception("Could not update this resource's record")
+
+    def _get(self, key: Mapping[str, Any]) -> dict[str, Any]:
+        """One item, read consistently ({} when there is none)."""
+        return dict(dynamodb().get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item", {}))
+
+    def _update(
+        self,
+        expression: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        names: Mapping[str, str] | None = None,
+        condition: str | None = None,
+        returns: str = "NONE",
+    ) -> dict[str, Any]:
+        """One UpdateItem on this resource's record; the attributes ``returns`` asks for."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(),
+            "UpdateExpression": expression,
+            "ReturnValues": returns,
+        }
+        if values:
+            arguments["ExpressionAttributeValues"] = values
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        if condition:
+            arguments["ConditionExpression"] = condition
+        return dict(dynamodb().update_item(**arguments).get("Attributes", {}))
 
     def _key(self) -> dict[str, Any]:
         return {"id": {"S": f"resource#{self.owner}"}}
