@@ -11,11 +11,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
 
-.PHONY: help venv test lint typecheck demo build validate checkov cdk-synth release clean
+.PHONY: help venv test test-lifecycle lint typecheck demo build validate checkov cdk-synth release clean
 
 help:
 	@echo "make demo   - play a stack's lifecycle against the local Spacelift emulator"
 	@echo "make test   - lint, type-check, validate/build the template and run every test"
+	@echo "make test-lifecycle - the stack lifecycle state machine alone, with many more examples"
 	@echo "make build  - sam build (python3.13, arm64, no Docker)"
 	@echo "make validate - cfn-lint and sam validate --lint on template.yaml"
 	@echo "make checkov  - checkov on template.yaml (in its own virtualenv)"
@@ -40,6 +41,12 @@ typecheck: venv
 
 test: lint typecheck
 	$(PY) -m pytest
+
+# The hypothesis state machine over the CloudFormation lifecycle model, alone and much longer than
+# in `make test` (LIFECYCLE_EXAMPLES=N make test-lifecycle to choose the number of examples).
+LIFECYCLE_EXAMPLES ?= 200
+test-lifecycle: venv
+	LIFECYCLE_EXAMPLES=$(LIFECYCLE_EXAMPLES) $(PY) -m pytest tests/test_stack_state_machine.py -q
 
 demo: venv
 	PYTHONPATH=src $(PY) -m demo

@@ -5,8 +5,11 @@ Lambda context (a real deadline)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -112,6 +115,39 @@ class LambdaContext:
         return max(int((self.deadline - time.monotonic()) * 1000), 0)
 
 
+class _SharedEnvironment:
+    """The function's variables in ``os.environ`` while any delivery runs, as Lambda sets them.
+
+    Deliveries may run concurrently (duplicates, a Create and the Delete cancelling it): the
+    first one in saves the environment and the last one out restores it, so none of them ever
+    sees it half restored.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved: dict[str, str] = {}
+
+    @contextmanager
+    def applied(self, variables: dict[str, str]) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved = dict(os.environ)
+            self._users += 1
+            os.environ.update(variables)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    os.environ.clear()
+                    os.environ.update(self._saved)
+
+
+_environment = _SharedEnvironment()
+
+
 class LocalFunction:
     """Invokes the provider in-process as Lambda would, and returns what CloudFormation received.
 
@@ -127,18 +163,11 @@ class LocalFunction:
 
     def send(self, event: dict[str, Any], timeout: float | None = None) -> list[CapturedResponse]:
         """Deliver ``event`` (its ResponseURL replaced by the capture server's); all answers it got."""
-        import os
-
         import app
 
         event = {**event, "ResponseURL": self.responses.url(str(event["RequestId"]))}
-        saved = dict(os.environ)
-        os.environ.update(self.environment)
-        try:
+        with _environment.applied(self.environment):
             app.handler(event, LambdaContext(self.timeout if timeout is None else timeout))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         return self.responses.for_request(str(event["RequestId"]))
 
     def __call__(self, event: dict[str, Any]) -> CapturedResponse:

@@ -197,6 +197,21 @@ class Ledger:
 
     # ---------------------------------------------------------------- Update and Delete
 
+    def seen_before(self, request_id: str) -> bool:
+        """Register an Update about to attach anew; whether an earlier delivery of it began.
+
+        That delivery may have attached and died before recording it: the attachment it
+        made may then be taken over (False when disabled or unreadable).
+        """
+        if self.table is None:
+            return False
+        try:
+            old = self._update("SET update_request = :r", {":r": {"S": request_id}}, returns="ALL_OLD")
+        except Exception:
+            logger.exception("Could not register the Update")
+            return False
+        return bool(old.get("update_request", {}).get("S") == request_id)
+
     def read(self) -> Record:
         """The record (empty when disabled or unreadable: callers fall back on the physical ID)."""
         if self.table is None:

@@ -116,7 +116,8 @@ def update(client: SpaceliftClient, request: Request) -> Result:
     ledger = Ledger(request.stack_id, request.logical_resource_id)
     issued = PhysicalId.parse(request.physical_resource_id)
     if issued is None or issued.project_id != properties.project_id:
-        made = _attach_own(client, request, properties, ledger, adopt=False)
+        redelivered = ledger.seen_before(request.request_id)
+        made = _attach_own(client, request, properties, ledger, adopt=redelivered)
         ledger.record_made(made, request.request_id)
         return _result(account_name, properties, made)
     current = ledger.read().made.get(request.physical_resource_id) or issued.as_made()
@@ -128,7 +129,8 @@ def update(client: SpaceliftClient, request: Request) -> Result:
         ledger.record_made(current, request.request_id)
     attachment_id = current.object_id and _set_access(client, request, properties, current.object_id)
     if not attachment_id:  # switched, or detached behind CloudFormation's back
-        attachment_id = _attach_own(client, request, properties, ledger, adopt=interrupted).object_id
+        adopt = interrupted or ledger.seen_before(request.request_id)
+        attachment_id = _attach_own(client, request, properties, ledger, adopt=adopt).object_id
     made = Made(request.physical_resource_id, attachment_id, properties.integration_id, properties.project_id)
     if made != current:
         ledger.record_made(made, request.request_id)
