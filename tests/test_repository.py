@@ -1,0 +1,85 @@
+"""The repository stands alone, and the one dependency held by its private parts says so when it
+changes."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+from pathlib import Path
+
+import crhelper
+import crhelper.resource_helper
+
+from spacelift_cfn.responder import Responder
+
+ROOT = Path(__file__).parent.parent
+#: Pointers a clone cannot follow: this machine's paths, research notes kept outside, issue numbers
+#: of the project's own tracker. Public sources (a repository and its issue) are fine.
+OUTSIDE = re.compile(r"/work/|\.\./shared|reference §|the reference's|\bissue [0-9]|\bissues [0-9]")
+#: The crhelper version the Responder is tested with (layers/deps/requirements.txt pins it).
+CRHELPER_VERSION = "2.0.12"
+#: crhelper's methods the Responder overrides, with the parameters crhelper calls them with.
+OVERRIDDEN = {
+    "_log_setup": ["self", "event", "context"],
+    "_set_timeout": ["self"],
+    "_wait_for_cwlogs": ["self", "sleep"],
+    "_poll_enabled": ["self"],
+    "_get_func": ["self"],
+    "_cfn_response": ["self", "event"],
+    "_send": ["self", "status", "reason", "send_response"],
+}
+#: What crhelper's request skeleton must still do for the overrides to take effect.
+SKELETON = ("self._log_setup(", "self._crhelper_init(", "self._poll_enabled()", "self._cfn_response(")
+
+
+def tracked_files() -> list[Path]:
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
+    return [ROOT / name for name in listed.stdout.splitlines() if not name.endswith("package-lock.json")]
+
+
+def test_nothing_points_outside_the_repository() -> None:
+    found = []
+    for path in tracked_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, FileNotFoundError):
+            continue
+        found += [
+            f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}"
+            for number, line in enumerate(text.splitlines(), 1)
+            if OUTSIDE.search(line) and path.name != "test_repository.py"
+        ]
+    assert not found, "point inside the repository instead (docs/…):\n" + "\n".join(found)
+
+
+def test_crhelper_is_the_version_the_responder_was_written_against() -> None:
+    requirements = (ROOT / "layers" / "deps" / "requirements.txt").read_text()
+    assert f"crhelper=={CRHELPER_VERSION}" in requirements
+    installed = getattr(crhelper, "__version__", None) or _distribution_version()
+    assert installed == CRHELPER_VERSION, (
+        f"crhelper {installed} is installed; the Responder overrides private methods of "
+        f"{CRHELPER_VERSION}: check each of {sorted(OVERRIDDEN)} before moving the pin"
+    )
+
+
+def test_the_private_methods_the_responder_overrides_are_still_there() -> None:
+    base = crhelper.resource_helper.CfnResource
+    for name, parameters in OVERRIDDEN.items():
+        method = getattr(base, name, None)
+        assert method is not None, f"crhelper no longer has CfnResource.{name}, which Responder overrides"
+        assert list(inspect.signature(method).parameters) == parameters, (
+            f"crhelper changed CfnResource.{name}{inspect.signature(method)}; Responder expects {parameters}"
+        )
+        assert name in vars(Responder), f"Responder no longer overrides {name}"
+    skeleton = inspect.getsource(base.__call__)
+    missing = [call for call in SKELETON if call not in skeleton]
+    assert not missing, (
+        f"crhelper's CfnResource.__call__ no longer calls {missing}; the Responder relies on it"
+    )
+
+
+def _distribution_version() -> str:
+    from importlib.metadata import version
+
+    return version("crhelper")
