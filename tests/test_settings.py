@@ -13,7 +13,8 @@ import pytest
 
 from localcfn import LocalFunction
 from spacelift_cfn import handler
-from spacelift_cfn.settings import ConfigurationError, Settings, graphql_url
+from spacelift_cfn.errors import ConfigurationError
+from spacelift_cfn.settings import Settings, graphql_url
 from spacelift_emulator import Emulator
 from tests.conftest import API_KEY_ID, API_KEY_SECRET, ROLE_ARN, event
 

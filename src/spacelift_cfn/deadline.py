@@ -12,16 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from spacelift_cfn.errors import DeadlineExceeded
+
 
 class LambdaContextLike(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-class DeadlineExceeded(Exception):
-    """The time budget ran out before the work finished."""
-
-
-#: Time kept back for the response PUT: its share of what is left, within bounds.
 RESPONSE_RESERVE_SHARE = 0.1
 RESPONSE_RESERVE_MIN_SECONDS = 1.0
 RESPONSE_RESERVE_MAX_SECONDS = 8.0

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from spacelift_cfn.errors import DuplicateInProgress
 from spacelift_cfn.responder import Outcome
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,6 @@ TABLE = "IDEMPOTENCY_TABLE"
 KEY_FIELDS = "[StackId, RequestId, LogicalResourceId]"
 #: Lambda gives up on an event after at most 6 hours; CloudFormation waits 1 hour at most.
 RECORD_SECONDS = 3 * 3600
-
-
-class DuplicateInProgress(Exception):
-    """The same event is being handled by another delivery, which will answer."""
 
 
 def table_name() -> str | None:

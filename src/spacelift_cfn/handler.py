@@ -15,13 +15,17 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from spacelift_cfn import exactly_once
-from spacelift_cfn.deadline import Deadline, DeadlineExceeded, LambdaContextLike
-from spacelift_cfn.exactly_once import DuplicateInProgress
-from spacelift_cfn.ownership import TableUnavailable
-from spacelift_cfn.properties import PropertyError
+from spacelift_cfn.deadline import Deadline, LambdaContextLike
+from spacelift_cfn.errors import (
+    AppliedFailure,
+    DeadlineExceeded,
+    DuplicateInProgress,
+    OutcomeUnknown,
+    TableUnavailable,
+    UserFacingError,
+)
 from spacelift_cfn.resources import attachment, external_id, integration
 from spacelift_cfn.resources.common import (
-    AppliedFailure,
     Request,
     ResourceHandler,
     create_failed_id,
@@ -36,8 +40,8 @@ from spacelift_cfn.responder import (
     Responder,
     response_body,
 )
-from spacelift_cfn.settings import ConfigurationError, Settings
-from spacelift_cfn.spacelift import OutcomeUnknown, SpaceliftClient, SpaceliftError
+from spacelift_cfn.settings import Settings
+from spacelift_cfn.spacelift import SpaceliftClient
 
 logger = Logger(service="spacelift-cfn")
 # At DEBUG these log request lines and bodies: the presigned ResponseURL's signature and the
@@ -66,11 +70,6 @@ _FIELD_LIMITS = {
     "PhysicalResourceId": 1024,
     "ResourceType": 128,
 }
-
-_TABLE_FAILED = (
-    "The provider could not use its DynamoDB table and did not start; nothing was changed in "
-    "Spacelift. Check the table named by IDEMPOTENCY_TABLE"
-)
 
 _clients: dict[Settings, SpaceliftClient] = {}
 
@@ -204,7 +203,7 @@ def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Out
         raise
     except Exception as error:
         logger.exception("The idempotency table failed")
-        return envelope.failed(f"{_TABLE_FAILED} ({type(error).__name__})")
+        return envelope.failed(str(TableUnavailable(type(error).__name__)))
 
 
 def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
@@ -226,13 +225,11 @@ def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftCl
             return _acknowledged(envelope), None
         client = _client()
         return _run(resource, client, envelope, deadline), client
-    except TableUnavailable:
-        return envelope.failed(_TABLE_FAILED), client
     except AppliedFailure as error:
         return Outcome(FAILED, error.physical_resource_id, str(error)), client
     except OutcomeUnknown as error:
         return envelope.failed(str(error), uncertain=True), client
-    except (PropertyError, SpaceliftError, ConfigurationError) as error:
+    except UserFacingError as error:
         return envelope.failed(str(error)), client
     except DeadlineExceeded:
         reason = (

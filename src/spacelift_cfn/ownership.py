@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from spacelift_cfn.errors import TableUnavailable
 from spacelift_cfn.exactly_once import dynamodb, table_name
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,6 @@ _MADE = "made:"
 #: source gives up on an event after MaximumEventAgeInSeconds (150 s in template.yaml),
 #: so a Create delivered later than this can never start.
 PENDING_SECONDS = 300
-
-
-class TableUnavailable(Exception):
-    """The record could not be written before the work began: nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class Ledger:
             return self._begin(request_id)
         except Exception as error:
             logger.exception("Could not register the Create")
-            raise TableUnavailable from error
+            raise TableUnavailable(type(error).__name__) from error
 
     def _begin(self, request_id: str) -> Start:
         old = self._update(

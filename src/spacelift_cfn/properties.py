@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from spacelift_cfn.errors import PropertyError
+
 #: Properties CloudFormation itself adds or reads; tolerated on every resource.
 CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
 
@@ -28,22 +30,6 @@ _INTEGER = re.compile(r"^[+-]?[0-9]{1,12}$")
 _MAX_SHOWN = 40
 
 Check = Callable[[Any], str | None]
-
-
-class PropertyError(ValueError):
-    """A property is missing, unknown or malformed; the message names it."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"Property {path}: {problem}" if path else problem)
-
-    def under(self, prefix: str) -> PropertyError:
-        """The same error, located below ``prefix`` (for nested properties)."""
-        if not self.path:
-            return PropertyError(prefix, self.problem)
-        separator = "" if self.path.startswith("[") else "."
-        return PropertyError(f"{prefix}{separator}{self.path}", self.problem)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from spacelift_cfn.errors import ConfigurationError
+
 ENDPOINT = "SPACELIFT_API_KEY_ENDPOINT"
 KEY_ID = "SPACELIFT_API_KEY_ID"
 SECRET = "SPACELIFT_API_KEY_SECRET"
@@ -21,10 +23,6 @@ SECRET_ARN = "SPACELIFT_API_KEY_SECRET_ARN"
 
 #: How long the API key secret read from Secrets Manager is cached per container.
 SECRET_MAX_AGE_SECONDS = 300
-
-
-class ConfigurationError(Exception):
-    """The function's environment is incomplete or unsafe; the message says how to fix it."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from typing import Any
 import requests
 
 from spacelift_cfn import __version__
-from spacelift_cfn.deadline import Deadline, DeadlineExceeded
+from spacelift_cfn.deadline import Deadline
+from spacelift_cfn.errors import DeadlineExceeded, GraphQLError, OutcomeUnknown, SpaceliftError
 from spacelift_cfn.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 5.0
@@ -43,40 +44,6 @@ _EXCHANGE = (
 #: The attach's role-assumption failure (docs/spacelift-api.md, "Error texts the code matches").
 #: Some wordings put "unauthorized" in it: it is about the role, never about the token.
 TRUST_ERROR = "you need to configure trust relationship"
-
-
-class SpaceliftError(Exception):
-    """A Spacelift call failed; the message is safe to show to the stack's user."""
-
-
-class GraphQLError(SpaceliftError):
-    """The API answered with ``errors[]`` (HTTP 200)."""
-
-    def __init__(self, errors: list[tuple[str, tuple[object, ...]]], data: Mapping[str, Any] | None) -> None:
-        self.messages = [message for message, _ in errors]
-        self.paths = [path for _, path in errors]
-        self.data = data
-        super().__init__("; ".join(self.messages))
-
-    @property
-    def not_found(self) -> bool:
-        """The object asked for itself (not something nested in it) does not exist."""
-        return any(
-            "not found" in message.lower() and len(path) <= 1
-            for message, path in zip(self.messages, self.paths, strict=True)
-        )
-
-    @property
-    def nested(self) -> bool:
-        """Some error is below a root field: the root field itself was resolved (and applied)."""
-        return any(len(path) > 1 for path in self.paths)
-
-    def mentions(self, text: str) -> bool:
-        return any(text.lower() in message.lower() for message in self.messages)
-
-
-class OutcomeUnknown(SpaceliftError):
-    """A mutation that is not safe to repeat failed after it may have been applied."""
 
 
 class _Transient(Exception):

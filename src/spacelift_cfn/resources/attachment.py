@@ -15,19 +15,26 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any
 
-from spacelift_cfn.deadline import Deadline, DeadlineExceeded
+from spacelift_cfn.deadline import Deadline
+from spacelift_cfn.errors import (
+    CreateCancelled,
+    DeadlineExceeded,
+    GraphQLError,
+    OutcomeUnknown,
+    PropertyError,
+    SpaceliftError,
+)
 from spacelift_cfn.ownership import Ledger, Made
-from spacelift_cfn.properties import PropertyError, non_empty, parse, prop
+from spacelift_cfn.properties import non_empty, parse, prop
 from spacelift_cfn.resources.common import (
     CREATE_INCOMPLETE_PREFIX,
-    CreateCancelled,
     Request,
     Result,
     Target,
     account,
     is_spacelift_id,
 )
-from spacelift_cfn.spacelift import TRUST_ERROR, GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
+from spacelift_cfn.spacelift import TRUST_ERROR, SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"
 

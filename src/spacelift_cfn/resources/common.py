@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from spacelift_cfn.deadline import Deadline
-from spacelift_cfn.properties import PropertyError, prop, require_access, require_one_of
-from spacelift_cfn.spacelift import SpaceliftClient, SpaceliftError
+from spacelift_cfn.errors import PropertyError, SpaceliftError
+from spacelift_cfn.properties import prop, require_access, require_one_of
+from spacelift_cfn.spacelift import SpaceliftClient
 
 #: The PhysicalResourceId of a Create that failed before anything existed.
 #: CloudFormation sends a Delete for it, which must succeed without calling Spacelift.
@@ -42,22 +43,6 @@ def is_failed_create_id(physical_resource_id: str) -> bool:
 
 def is_spacelift_id(text: str) -> bool:
     return SPACELIFT_ID.fullmatch(text) is not None
-
-
-class AppliedFailure(SpaceliftError):
-    """A Create failed after Spacelift made something: CloudFormation is answered FAILED with
-    the made object's ID, so the rollback Delete removes exactly that."""
-
-    def __init__(self, reason: str, physical_resource_id: str) -> None:
-        super().__init__(reason)
-        self.physical_resource_id = physical_resource_id
-
-
-class CreateCancelled(SpaceliftError):
-    """CloudFormation cancelled this Create; what it made was removed again."""
-
-    def __init__(self) -> None:
-        super().__init__("CloudFormation cancelled this Create; nothing it made is left in Spacelift.")
 
 
 @dataclass(frozen=True)
@@ -91,10 +76,6 @@ class ResourceHandler(Protocol):
     def update(self, client: SpaceliftClient, request: Request) -> Result: ...
 
     def delete(self, client: SpaceliftClient, request: Request) -> None: ...
-
-
-class DataTooLarge(PropertyError):
-    """The attributes would not fit CloudFormation's 4096-byte response."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spacelift_cfn.errors import GraphQLError, SpaceliftError
 from spacelift_cfn.properties import non_empty, parse, prop
 from spacelift_cfn.resources.common import (
     EXTERNAL_ID_SELECTION,
@@ -17,7 +18,7 @@ from spacelift_cfn.resources.common import (
     Target,
     read_external_id,
 )
-from spacelift_cfn.spacelift import GraphQLError, SpaceliftClient, SpaceliftError
+from spacelift_cfn.spacelift import SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"
 

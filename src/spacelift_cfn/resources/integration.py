@@ -15,23 +15,21 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
-from spacelift_cfn.deadline import DeadlineExceeded
-from spacelift_cfn.ownership import Ledger, Made
-from spacelift_cfn.properties import (
-    PropertyError,
-    between,
-    each,
-    matches,
-    non_empty,
-    parse,
-    prop,
-)
-from spacelift_cfn.resources.common import (
-    CREATE_INCOMPLETE_PREFIX,
-    Account,
+from spacelift_cfn.errors import (
     AppliedFailure,
     CreateCancelled,
     DataTooLarge,
+    DeadlineExceeded,
+    GraphQLError,
+    OutcomeUnknown,
+    PropertyError,
+    SpaceliftError,
+)
+from spacelift_cfn.ownership import Ledger, Made
+from spacelift_cfn.properties import between, each, matches, non_empty, parse, prop
+from spacelift_cfn.resources.common import (
+    CREATE_INCOMPLETE_PREFIX,
+    Account,
     ExternalId,
     Request,
     Result,
@@ -43,7 +41,7 @@ from spacelift_cfn.resources.common import (
     read_external_id,
     trust_policy,
 )
-from spacelift_cfn.spacelift import GraphQLError, OutcomeUnknown, SpaceliftClient, SpaceliftError
+from spacelift_cfn.spacelift import SpaceliftClient
 
 logger = logging.getLogger(__name__)
 

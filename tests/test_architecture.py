@@ -1,0 +1,49 @@
+"""The package's shape, as CONTRIBUTING.md and the module docstrings describe it: one errors
+module holding every public exception, its docstring drawing the whole hierarchy."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+from spacelift_cfn import errors
+
+SRC = Path(__file__).parent.parent / "src"
+
+
+def exception_classes_outside_errors() -> list[str]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        if path.name == "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = [ast.unparse(base) for base in node.bases]
+                if any(base.endswith(("Error", "Exception", "Exceeded", "Unknown")) for base in bases):
+                    found.append(f"{path.relative_to(SRC)}: {node.name}({', '.join(bases)})")
+    return found
+
+
+def test_every_public_exception_lives_in_the_errors_module() -> None:
+    assert exception_classes_outside_errors() == [], "move these to spacelift_cfn/errors.py"
+
+
+def test_the_errors_docstring_draws_every_exception() -> None:
+    classes = [
+        name
+        for name, value in vars(errors).items()
+        if inspect.isclass(value) and issubclass(value, Exception) and value.__module__ == errors.__name__
+    ]
+    drawing = errors.__doc__ or ""
+    assert classes and all(f" {name} " in drawing for name in classes), "draw each class in the docstring"
+
+
+def test_only_user_facing_errors_become_reasons() -> None:
+    """The handler turns exactly the UserFacingError family into a Reason; secrets never live there."""
+    handler = (SRC / "spacelift_cfn" / "handler.py").read_text()
+    assert "except UserFacingError as error:" in handler
+    for name in ("SpaceliftError", "PropertyError", "ConfigurationError", "TableUnavailable"):
+        assert issubclass(getattr(errors, name), errors.UserFacingError)
+    for name in ("DeadlineExceeded", "DuplicateInProgress"):
+        assert not issubclass(getattr(errors, name), errors.UserFacingError)
