@@ -22,7 +22,7 @@ except Exception as error:  # any import failure must be answered
     _provider = None
     _import_error = error
 
-#: spacelift_cfn.resources.common.CREATE_FAILED_PREFIX, which this fallback cannot import.
+#: spacelift_cfn.protocol.CREATE_FAILED_PREFIX, which this fallback cannot import.
 _FAILED_PREFIX = "spacelift-cfn:create-failed:"
 
 

@@ -47,3 +47,51 @@ def test_only_user_facing_errors_become_reasons() -> None:
         assert issubclass(getattr(errors, name), errors.UserFacingError)
     for name in ("DeadlineExceeded", "DuplicateInProgress"):
         assert not issubclass(getattr(errors, name), errors.UserFacingError)
+
+
+#: Who may import whom inside the package: the event's path reads one way, entry → handler →
+#: resource → client, with the responder and exactly-once beside the handler as services, and
+#: the protocol and errors under everything.
+MAY_NOT_IMPORT = {
+    "protocol": {"*"},
+    "errors": {"*"},
+    "deadline": {"handler", "responder", "exactly_once", "resources", "spacelift", "ownership"},
+    "spacelift": {"handler", "responder", "exactly_once", "resources", "ownership"},
+    "responder": {"handler", "exactly_once", "resources", "spacelift", "ownership"},
+    "exactly_once": {"handler", "responder", "resources", "spacelift", "ownership"},
+    "ownership": {"handler", "responder", "resources", "spacelift"},
+    "resources": {"handler", "responder", "exactly_once"},
+}
+
+
+def package_imports(path: Path) -> set[str]:
+    """The package's modules ``path`` imports (first component below ``spacelift_cfn``)."""
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = (
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else []
+        )
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "spacelift_cfn" and len(parts) > 1:
+                imported.add(parts[1])
+            elif parts[0] == "spacelift_cfn" and isinstance(node, ast.ImportFrom):
+                imported.update(alias.name for alias in node.names)
+    return imported
+
+
+def test_the_event_path_reads_one_way() -> None:
+    package = SRC / "spacelift_cfn"
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        module = relative.parts[0].removesuffix(".py")
+        forbidden = MAY_NOT_IMPORT.get(module, set())
+        for imported in package_imports(path) - {module}:
+            if "*" in forbidden or imported in forbidden:
+                wrong.append(f"{relative} imports spacelift_cfn.{imported}")
+    assert wrong == []

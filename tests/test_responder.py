@@ -16,7 +16,8 @@ from pathlib import Path
 
 from localcfn import LocalFunction, ResponseServer
 from spacelift_cfn.deadline import Deadline
-from spacelift_cfn.responder import Outcome, put_response, response_body
+from spacelift_cfn.protocol import Outcome, response_body
+from spacelift_cfn.responder import put_response
 from tests.conftest import ROLE_ARN, event
 
 SRC = Path(__file__).parent.parent / "src"
@@ -118,6 +119,6 @@ def test_an_answer_never_carries_an_empty_physical_id(function: LocalFunction) -
 
 def test_the_fallback_answers_with_the_providers_failed_create_prefix() -> None:
     import app
-    from spacelift_cfn.resources.common import CREATE_FAILED_PREFIX
+    from spacelift_cfn.protocol import CREATE_FAILED_PREFIX
 
     assert app._FAILED_PREFIX == CREATE_FAILED_PREFIX

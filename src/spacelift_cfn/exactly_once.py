@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from spacelift_cfn.errors import DuplicateInProgress
-from spacelift_cfn.responder import Outcome
+from spacelift_cfn.protocol import Outcome
 
 logger = logging.getLogger(__name__)
 

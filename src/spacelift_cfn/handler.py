@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -24,22 +22,10 @@ from spacelift_cfn.errors import (
     TableUnavailable,
     UserFacingError,
 )
+from spacelift_cfn.protocol import FAILED, SUCCESS, Envelope, Outcome, create_failed_id, is_failed_create_id
 from spacelift_cfn.resources import attachment, external_id, integration
-from spacelift_cfn.resources.common import (
-    Request,
-    ResourceHandler,
-    create_failed_id,
-    create_incomplete_id,
-    is_failed_create_id,
-)
-from spacelift_cfn.responder import (
-    FAILED,
-    MAX_BODY_BYTES,
-    SUCCESS,
-    Outcome,
-    Responder,
-    response_body,
-)
+from spacelift_cfn.resources.common import Request, ResourceHandler
+from spacelift_cfn.responder import Responder
 from spacelift_cfn.settings import Settings
 from spacelift_cfn.spacelift import SpaceliftClient
 
@@ -54,111 +40,9 @@ RESOURCE_TYPES: Mapping[str, ResourceHandler] = {
     attachment.RESOURCE_TYPE: attachment,
     external_id.RESOURCE_TYPE: external_id,
 }
-REQUEST_TYPES = ("Create", "Update", "Delete")
 _LOG_KEYS = ("stack_id", "request_id", "logical_resource_id", "request_type", "resource_type")
-#: Room kept in the response for a PhysicalResourceId longer than the event's.
-_ID_ALLOWANCE = 64
-
-#: Longest values (UTF-8 bytes) CloudFormation sends; longer ones are refused and echoed cut
-#: short, so that even then the answer fits its 4096 bytes.
-_FIELD_LIMITS = {
-    "RequestType": 16,
-    "ResponseURL": 4096,
-    "StackId": 512,
-    "RequestId": 128,
-    "LogicalResourceId": 255,
-    "PhysicalResourceId": 1024,
-    "ResourceType": 128,
-}
 
 _clients: dict[Settings, SpaceliftClient] = {}
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """The fields of a CloudFormation event, each checked for its type."""
-
-    request_type: str
-    response_url: str
-    stack_id: str
-    request_id: str
-    logical_resource_id: str
-    physical_resource_id: str
-    resource_type: str
-    properties: Mapping[str, Any]
-    problems: tuple[str, ...]
-
-    @classmethod
-    def from_event(cls, event: object) -> Envelope:
-        fields = event if isinstance(event, Mapping) else {}
-        problems: list[str] = [] if isinstance(event, Mapping) else ["the event is not a JSON object"]
-
-        def text(name: str, required: bool = True) -> str:
-            value = fields.get(name)
-            if isinstance(value, str) and len(value.encode()) > _FIELD_LIMITS[name]:
-                problems.append(f"event field {name} is longer than CloudFormation allows")
-                return value.encode()[: _FIELD_LIMITS[name]].decode(errors="ignore")
-            if isinstance(value, str) and (value or not required):
-                return value
-            if required or value is not None:
-                problems.append(f"event field {name} is missing or not a non-empty string")
-            return ""
-
-        def mapping(name: str) -> Mapping[str, Any]:
-            value = fields.get(name)
-            return value if isinstance(value, Mapping) else {}
-
-        request_type = text("RequestType")
-        if request_type and request_type not in REQUEST_TYPES:
-            problems.append(f"RequestType {request_type[:40]!r} is not Create, Update or Delete")
-        return cls(
-            request_type=request_type,
-            response_url=text("ResponseURL"),
-            stack_id=text("StackId"),
-            request_id=text("RequestId"),
-            logical_resource_id=text("LogicalResourceId"),
-            physical_resource_id=text("PhysicalResourceId", required=False),
-            resource_type=text("ResourceType"),
-            properties=mapping("ResourceProperties"),
-            problems=tuple(problems),
-        )
-
-    def crhelper_event(self) -> dict[str, str]:
-        """The fields crhelper reads, all present, so it never fails on a malformed event."""
-        event = {
-            "RequestType": self.request_type,
-            "ResponseURL": self.response_url,
-            "StackId": self.stack_id,
-            "RequestId": self.request_id,
-            "LogicalResourceId": self.logical_resource_id,
-        }
-        if self.physical_resource_id:
-            event["PhysicalResourceId"] = self.physical_resource_id
-        return event
-
-    def idempotency_key(self) -> dict[str, str]:
-        return {
-            "StackId": self.stack_id,
-            "RequestId": self.request_id,
-            "LogicalResourceId": self.logical_resource_id,
-        }
-
-    def data_budget(self) -> int:
-        empty = Outcome(SUCCESS, self.physical_resource_id or "x" * 26)
-        envelope_size = len(response_body(empty, self.stack_id, self.request_id, self.logical_resource_id))
-        return MAX_BODY_BYTES - envelope_size - _ID_ALLOWANCE
-
-    def failed(self, reason: str, *, uncertain: bool = False) -> Outcome:
-        """FAILED, with an ID CloudFormation accepts and a later Delete recognises.
-
-        A failed Create answers a marker: ``uncertain`` when Spacelift may have applied
-        something (its Delete then looks for it), else one whose Delete does nothing.
-        """
-        physical_id = self.physical_resource_id
-        if self.request_type == "Create" or not physical_id:
-            marker = create_incomplete_id if uncertain else create_failed_id
-            physical_id = marker(self.logical_resource_id)
-        return Outcome(FAILED, physical_id, reason)
 
 
 def lambda_handler(event: object, context: LambdaContextLike) -> None:

@@ -16,11 +16,9 @@ neutralised here, each in one small override:
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,89 +26,13 @@ import requests
 from crhelper.resource_helper import CfnResource
 
 from spacelift_cfn.deadline import Deadline
-from spacelift_cfn.resources.common import create_failed_id, data_size
+from spacelift_cfn.protocol import FAILED, SUCCESS, Outcome, create_failed_id, response_body
 
-SUCCESS = "SUCCESS"
-FAILED = "FAILED"
-MAX_BODY_BYTES = 4096
-MAX_REASON_CHARS = 700
 PUT_ATTEMPTS = 4
 PUT_TIMEOUT_SECONDS = 10.0
-REDACTED = "***"
 
 logger = logging.getLogger(__name__)
 logging.getLogger("crhelper").setLevel(logging.WARNING)  # it logs events at DEBUG
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The one answer to one request; JSON-serialisable so it can be stored and replayed."""
-
-    status: str
-    physical_resource_id: str
-    reason: str = ""
-    data: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "physical_resource_id": self.physical_resource_id,
-            "reason": self.reason,
-            "data": self.data,
-        }
-
-    @classmethod
-    def from_dict(cls, stored: Mapping[str, Any]) -> Outcome:
-        return cls(
-            str(stored["status"]),
-            str(stored["physical_resource_id"]),
-            str(stored.get("reason", "")),
-            dict(stored.get("data") or {}),
-        )
-
-
-def response_body(
-    outcome: Outcome,
-    stack_id: str,
-    request_id: str,
-    logical_resource_id: str,
-    secrets: Iterable[str] = (),
-) -> bytes:
-    """The PUT body: reason redacted and shortened from the tail, never over 4096 bytes."""
-    reason = _short(redact(outcome.reason, secrets))
-    body: dict[str, Any] = {
-        "Status": outcome.status,
-        "Reason": reason,
-        "PhysicalResourceId": outcome.physical_resource_id,
-        "StackId": stack_id,
-        "RequestId": request_id,
-        "LogicalResourceId": logical_resource_id,
-        "NoEcho": False,
-        "Data": dict(sorted(outcome.data.items())),  # stable bytes when an outcome is replayed
-    }
-    encoded = json.dumps(body, ensure_ascii=False).encode()
-    if len(encoded) > MAX_BODY_BYTES:
-        body["Status"], body["Data"] = FAILED, {}
-        body["Reason"] = (
-            f"The attributes of this resource ({data_size(outcome.data)} bytes) do not fit "
-            "CloudFormation's 4096-byte response; ask for fewer external IDs."
-        )
-        encoded = json.dumps(body, ensure_ascii=False).encode()
-    while len(encoded) > MAX_BODY_BYTES and len(body["Reason"]) > 20:
-        body["Reason"] = _short(body["Reason"], len(body["Reason"]) // 2)
-        encoded = json.dumps(body, ensure_ascii=False).encode()
-    return encoded
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def _short(text: str, limit: int = MAX_REASON_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def put_response(url: str, body: bytes, deadline: Deadline) -> bool:

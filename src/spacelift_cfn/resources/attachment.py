@@ -26,14 +26,8 @@ from spacelift_cfn.errors import (
 )
 from spacelift_cfn.ownership import Ledger, Made
 from spacelift_cfn.properties import non_empty, parse, prop
-from spacelift_cfn.resources.common import (
-    CREATE_INCOMPLETE_PREFIX,
-    Request,
-    Result,
-    Target,
-    account,
-    is_spacelift_id,
-)
+from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX
+from spacelift_cfn.resources.common import Request, Result, Target, account, is_spacelift_id
 from spacelift_cfn.spacelift import TRUST_ERROR, SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"

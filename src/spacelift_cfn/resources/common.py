@@ -15,30 +15,10 @@ from spacelift_cfn.errors import PropertyError, SpaceliftError
 from spacelift_cfn.properties import prop, require_access, require_one_of
 from spacelift_cfn.spacelift import SpaceliftClient
 
-#: The PhysicalResourceId of a Create that failed before anything existed.
-#: CloudFormation sends a Delete for it, which must succeed without calling Spacelift.
-CREATE_FAILED_PREFIX = "spacelift-cfn:create-failed:"
-#: The PhysicalResourceId of a Create that failed without knowing whether Spacelift applied
-#: it (the answer was lost, or time ran out): its Delete looks for what it may have made.
-CREATE_INCOMPLETE_PREFIX = "spacelift-cfn:create-incomplete:"
 #: Spacelift's IDs are ULIDs (docs: integration IDs are 26-character ULIDs). CloudFormation's
 #: made-up IDs (``stack-Logical-1XQ2ZV3ABCDE``) and other tools' markers never match.
 SPACELIFT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
-
 POLICY_VERSION = "2012-10-17"
-
-
-def create_failed_id(logical_resource_id: str) -> str:
-    return f"{CREATE_FAILED_PREFIX}{logical_resource_id}"[:1024]
-
-
-def create_incomplete_id(logical_resource_id: str) -> str:
-    return f"{CREATE_INCOMPLETE_PREFIX}{logical_resource_id}"[:1024]
-
-
-def is_failed_create_id(physical_resource_id: str) -> bool:
-    """The ID this provider answers a Create with that made nothing."""
-    return physical_resource_id.startswith(CREATE_FAILED_PREFIX)
 
 
 def is_spacelift_id(text: str) -> bool:
@@ -176,8 +156,3 @@ def read_external_id(result: object, what: str) -> ExternalId:
 def trust_policy(statements: Sequence[Mapping[str, Any]]) -> str:
     """A whole IAM trust policy, compact, from the API's statements."""
     return json.dumps({"Version": POLICY_VERSION, "Statement": list(statements)}, separators=(",", ":"))
-
-
-def data_size(data: Mapping[str, str]) -> int:
-    """Bytes ``data`` takes in the response body (as the responder serialises it)."""
-    return len(json.dumps(data, ensure_ascii=False).encode())

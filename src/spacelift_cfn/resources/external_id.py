@@ -11,13 +11,7 @@ from dataclasses import dataclass
 
 from spacelift_cfn.errors import GraphQLError, SpaceliftError
 from spacelift_cfn.properties import non_empty, parse, prop
-from spacelift_cfn.resources.common import (
-    EXTERNAL_ID_SELECTION,
-    Request,
-    Result,
-    Target,
-    read_external_id,
-)
+from spacelift_cfn.resources.common import EXTERNAL_ID_SELECTION, Request, Result, Target, read_external_id
 from spacelift_cfn.spacelift import SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"

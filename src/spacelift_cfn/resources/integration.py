@@ -27,15 +27,14 @@ from spacelift_cfn.errors import (
 )
 from spacelift_cfn.ownership import Ledger, Made
 from spacelift_cfn.properties import between, each, matches, non_empty, parse, prop
+from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX, data_size
 from spacelift_cfn.resources.common import (
-    CREATE_INCOMPLETE_PREFIX,
     Account,
     ExternalId,
     Request,
     Result,
     Target,
     account,
-    data_size,
     external_id_fields,
     is_spacelift_id,
     read_external_id,
