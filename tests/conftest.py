@@ -12,7 +12,7 @@ import pytest
 
 from localcfn import LocalFunction, ResponseServer
 from spacelift_cfn import handler
-from spacelift_cfn.resources import common
+from spacelift_cfn.resources import external_ids
 from spacelift_emulator import Emulator
 from tests import tally
 
@@ -109,7 +109,7 @@ def function(
 def cold_container() -> None:
     """Forget what a warm container keeps: clients, tokens, account facts."""
     handler._clients.clear()
-    common._accounts.clear()
+    external_ids._accounts.clear()
 
 
 def event(

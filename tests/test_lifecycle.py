@@ -67,7 +67,7 @@ def template(**overrides: dict[str, Any] | None) -> dict[str, Any]:
 # What Spacelift should hold -------------------------------------------------------------------
 
 
-def _flag(value: Any) -> bool:
+def _is_true(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
@@ -101,7 +101,7 @@ def spacelift_differences(stack: Stack, emulator: Emulator) -> list[str]:
         target = wanted.get("StackId") or wanted.get("ModuleId")
         key = (wanted["IntegrationId"], target)
         matching = [a for a in attachments.values() if (a.integration_id, a.stack_id) == key]
-        access = (_flag(wanted.get("Read", True)), _flag(wanted.get("Write", True)))
+        access = (_is_true(wanted.get("Read", True)), _is_true(wanted.get("Write", True)))
         if len(matching) != 1:
             problems.append(f"{resource.logical_id}: {len(matching)} attachments of {key} in Spacelift")
         elif (matching[0].read, matching[0].write) != access:

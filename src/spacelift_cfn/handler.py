@@ -24,7 +24,7 @@ from spacelift_cfn.errors import (
 )
 from spacelift_cfn.protocol import FAILED, SUCCESS, Envelope, Outcome, create_failed_id, is_failed_create_id
 from spacelift_cfn.resources import attachment, external_id, integration
-from spacelift_cfn.resources.common import Request, ResourceHandler
+from spacelift_cfn.resources.interface import Request, ResourceHandler
 from spacelift_cfn.responder import Responder
 from spacelift_cfn.settings import Settings
 from spacelift_cfn.spacelift import SpaceliftClient
@@ -59,11 +59,11 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
 
     def work() -> Outcome:
         nonlocal client
-        outcome, client = decide(envelope, work_deadline)
+        outcome, client = outcome_of(envelope, work_deadline)
         return outcome
 
     try:
-        outcome = _once(envelope, context, work)
+        outcome = _exactly_once(envelope, context, work)
     except DuplicateInProgress:
         logger.warning("Another delivery of this event is running and will answer; this one stays silent")
         return
@@ -77,7 +77,7 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
     logger.info("Answered", extra=extra)
 
 
-def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Outcome]) -> Outcome:
+def _exactly_once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Outcome]) -> Outcome:
     """Create and Update once per event (see exactly_once); Delete is idempotent by itself."""
     if envelope.request_type == "Delete" or envelope.problems:
         return work()
@@ -90,7 +90,7 @@ def _once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Out
         return envelope.failed(str(TableUnavailable(type(error).__name__)))
 
 
-def decide(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
+def outcome_of(envelope: Envelope, deadline: Deadline) -> tuple[Outcome, SpaceliftClient | None]:
     """The outcome of one request; never raises."""
     client = None
     try:

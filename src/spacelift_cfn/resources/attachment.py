@@ -27,7 +27,8 @@ from spacelift_cfn.errors import (
 from spacelift_cfn.ownership import Ledger, Made
 from spacelift_cfn.properties import non_empty, parse, prop
 from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX
-from spacelift_cfn.resources.common import Request, Result, Target, account, is_spacelift_id
+from spacelift_cfn.resources.external_ids import Target, account
+from spacelift_cfn.resources.interface import Request, Result, is_spacelift_id
 from spacelift_cfn.spacelift import TRUST_ERROR, SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"
@@ -350,32 +351,33 @@ def _result(account_name: str, properties: AttachmentProperties, made: Made) -> 
             "Id": made.object_id,
             "IntegrationId": properties.integration_id,
             "StackId": properties.project_id,
-            "IsModule": _flag(properties.is_module),
-            "Read": _flag(properties.read),
-            "Write": _flag(properties.write),
+            "IsModule": _as_text(properties.is_module),
+            "Read": _as_text(properties.read),
+            "Write": _as_text(properties.write),
             "ExternalId": f"{account_name}@{properties.integration_id}@{properties.project_id}@{access}",
         },
     )
 
 
-def _flag(value: bool) -> str:
+def _as_text(value: bool) -> str:
+    """A boolean as CloudFormation passes it: "true" or "false"."""
     return "true" if value else "false"
 
 
-def _what(properties: AttachmentProperties) -> str:
+def _pair(properties: AttachmentProperties) -> str:
     kind = "module" if properties.is_module else "stack"
     return f"integration {properties.integration_id} to {kind} {properties.project_id}"
 
 
 def _attach_failure(properties: AttachmentProperties, error: GraphQLError) -> str:
     if error.not_found:
-        return f"Could not attach {_what(properties)}: {error}; check that both exist."
-    return f"Could not attach {_what(properties)}: {error}"
+        return f"Could not attach {_pair(properties)}: {error}; check that both exist."
+    return f"Could not attach {_pair(properties)}: {error}"
 
 
 def _trust_failure(properties: AttachmentProperties) -> str:
     return (
-        f"Could not attach {_what(properties)}: Spacelift still cannot assume the role. Check the "
+        f"Could not attach {_pair(properties)}: Spacelift still cannot assume the role. Check the "
         "role's trust policy (principal SpaceliftAwsAccountId, sts:ExternalId from ExternalId.<id>), "
         "that the attachment DependsOn the role, and that STS is enabled in the region Spacelift uses."
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from spacelift_cfn.errors import GraphQLError, SpaceliftError
 from spacelift_cfn.properties import non_empty, parse, prop
-from spacelift_cfn.resources.common import EXTERNAL_ID_SELECTION, Request, Result, Target, read_external_id
+from spacelift_cfn.resources.external_ids import EXTERNAL_ID_SELECTION, Target, read_external_id
+from spacelift_cfn.resources.interface import Request, Result
 from spacelift_cfn.spacelift import SpaceliftClient
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"

@@ -28,18 +28,16 @@ from spacelift_cfn.errors import (
 from spacelift_cfn.ownership import Ledger, Made
 from spacelift_cfn.properties import between, each, matches, non_empty, parse, prop
 from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX, data_size
-from spacelift_cfn.resources.common import (
+from spacelift_cfn.resources.external_ids import (
     Account,
     ExternalId,
-    Request,
-    Result,
     Target,
     account,
     external_id_fields,
-    is_spacelift_id,
     read_external_id,
     trust_policy,
 )
+from spacelift_cfn.resources.interface import Request, Result, is_spacelift_id
 from spacelift_cfn.spacelift import SpaceliftClient
 
 logger = logging.getLogger(__name__)

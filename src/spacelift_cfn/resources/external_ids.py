@@ -1,61 +1,20 @@
-"""What every resource type shares: the request it gets, the result it gives,
-the stack-or-module target, and the computed external IDs.
+"""Stacks and modules as targets, and their external IDs: the account facts they are built from,
+the aliased ``externalIdForStack`` selections that read them, the trust policy made of them.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from spacelift_cfn.deadline import Deadline
 from spacelift_cfn.errors import PropertyError, SpaceliftError
 from spacelift_cfn.properties import prop, require_access, require_one_of
 from spacelift_cfn.spacelift import SpaceliftClient
 
-#: Spacelift's IDs are ULIDs (docs: integration IDs are 26-character ULIDs). CloudFormation's
-#: made-up IDs (``stack-Logical-1XQ2ZV3ABCDE``) and other tools' markers never match.
-SPACELIFT_ID = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")
 POLICY_VERSION = "2012-10-17"
-
-
-def is_spacelift_id(text: str) -> bool:
-    return SPACELIFT_ID.fullmatch(text) is not None
-
-
-@dataclass(frozen=True)
-class Request:
-    """One CloudFormation request, as the resource modules see it."""
-
-    request_type: str
-    stack_id: str
-    request_id: str
-    logical_resource_id: str
-    physical_resource_id: str
-    properties: Mapping[str, Any]
-    deadline: Deadline
-    #: Bytes left for the JSON of ``Data`` in a response body of at most 4096 bytes.
-    data_budget: int = 3000
-
-
-@dataclass(frozen=True)
-class Result:
-    """What CloudFormation is told on success."""
-
-    physical_resource_id: str
-    data: dict[str, str] = field(default_factory=dict)
-
-
-class ResourceHandler(Protocol):
-    """One module per resource type provides these three functions."""
-
-    def create(self, client: SpaceliftClient, request: Request) -> Result: ...
-
-    def update(self, client: SpaceliftClient, request: Request) -> Result: ...
-
-    def delete(self, client: SpaceliftClient, request: Request) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
