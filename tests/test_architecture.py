@@ -95,3 +95,39 @@ def test_the_event_path_reads_one_way() -> None:
             if "*" in forbidden or imported in forbidden:
                 wrong.append(f"{relative} imports spacelift_cfn.{imported}")
     assert wrong == []
+
+
+def test_every_document_declares_exactly_the_variables_it_sends() -> None:
+    """Each GraphQL document and its variables come from one declaration, so they cannot drift."""
+    from graphql import parse
+
+    from spacelift_cfn.properties import parse as parse_properties
+    from spacelift_cfn.resources import attachment, external_id, integration
+    from spacelift_cfn.resources.external_ids import external_id_selections
+    from spacelift_cfn.spacelift import arguments, document
+
+    attached = parse_properties(
+        attachment.AttachmentProperties, {"IntegrationId": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "ModuleId": "m"}
+    )
+    read = parse_properties(
+        external_id.ExternalIdProperties, {"IntegrationId": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "StackId": "s"}
+    )
+    listed = parse_properties(
+        integration.IntegrationProperties,
+        {"Name": "n", "RoleArn": "arn:aws:iam::123456789012:role/r", "ExternalIdsFor": [{"StackId": "a"}]},
+    )
+    settings = integration._settings(listed, "spacelift-cfn:owner")
+    targets, selections = external_id_selections(listed.external_ids_for)
+
+    documents = [
+        attachment._attach_document(attached),
+        attachment._update_document("01HAAAAAAAAAAAAAAAAAAAAAAA", attached),
+        attachment._detach_document("01HAAAAAAAAAAAAAAAAAAAAAAA"),
+        attachment._read_document(attached),
+        external_id._read_document(read),
+        document("mutation", [*settings, *targets], f"x({arguments(settings)}) {{ id {selections} }}"),
+    ]
+    for text, variables in documents:
+        (operation,) = parse(text).definitions
+        declared = {definition.variable.name.value for definition in operation.variable_definitions}  # type: ignore[attr-defined]
+        assert declared == set(variables), text

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,37 @@ _EXCHANGE = (
     "mutation GetSpaceliftToken($id: ID!, $secret: String!) "
     "{ apiKeyUser(id: $id, secret: $secret) { jwt validUntil } }"
 )
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A GraphQL variable, declared once: its declaration, the argument it fills, its value."""
+
+    name: str
+    type: str
+    value: Any
+    #: The argument it is passed to, when that is not spelled like the variable.
+    argument: str = ""
+
+    @property
+    def declaration(self) -> str:
+        return f"${self.name}: {self.type}"
+
+    @property
+    def passed(self) -> str:
+        return f"{self.argument or self.name}: ${self.name}"
+
+
+def arguments(variables: Iterable[Variable]) -> str:
+    """``variables`` passed as a field's arguments: ``id: $id, stack: $stack``."""
+    return ", ".join(variable.passed for variable in variables)
+
+
+def document(operation: str, variables: Sequence[Variable], body: str) -> tuple[str, dict[str, Any]]:
+    """The text of ``operation`` (``"mutation AWSIntegrationAttach"``) declaring ``variables``
+    around ``body``, and the variables' values: both from the one list."""
+    declared = f"({', '.join(variable.declaration for variable in variables)})" if variables else ""
+    return f"{operation}{declared} {{ {body} }}", {variable.name: variable.value for variable in variables}
 
 
 #: The attach's role-assumption failure (docs/spacelift-api.md, "Error texts the code matches").

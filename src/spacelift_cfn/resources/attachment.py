@@ -29,7 +29,7 @@ from spacelift_cfn.properties import non_empty, parse, prop
 from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX
 from spacelift_cfn.resources.external_ids import Target, account
 from spacelift_cfn.resources.interface import Request, Result, is_spacelift_id
-from spacelift_cfn.spacelift import TRUST_ERROR, SpaceliftClient
+from spacelift_cfn.spacelift import TRUST_ERROR, SpaceliftClient, Variable, arguments, document
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationAttachment"
 
@@ -38,19 +38,43 @@ TRUST_RETRY_SECONDS = 60.0
 TRUST_RETRY_PAUSES = (1.0, 2.0, 4.0, 8.0, 10.0)
 
 _SELECTION = "{ id stackId isModule read write }"
-_ATTACH = (
-    "mutation AWSIntegrationAttach($id: ID!, $stack: ID!, $read: Boolean!, $write: Boolean!) "
-    f"{{ awsIntegrationAttach(id: $id, stack: $stack, read: $read, write: $write) {_SELECTION} }}"
-)
-_UPDATE = (
-    "mutation AWSIntegrationAttachmentUpdate($id: ID!, $read: Boolean!, $write: Boolean!) "
-    f"{{ awsIntegrationAttachmentUpdate(id: $id, read: $read, write: $write) {_SELECTION} }}"
-)
-_DETACH = f"mutation AWSIntegrationDetach($id: ID!) {{ awsIntegrationDetach(id: $id) {_SELECTION} }}"
-_READ = (
-    "query AWSIntegrationAttachmentRead($id: ID!, $stack: ID!) "
-    f"{{ awsIntegration(id: $id) {{ attachedStack(id: $stack) {_SELECTION} }} }}"
-)
+
+
+def _attach_document(properties: AttachmentProperties) -> tuple[str, dict[str, Any]]:
+    variables = [*_pair_variables(properties), *_access_variables(properties)]
+    body = f"awsIntegrationAttach({arguments(variables)}) {_SELECTION}"
+    return document("mutation AWSIntegrationAttach", variables, body)
+
+
+def _update_document(attachment_id: str, properties: AttachmentProperties) -> tuple[str, dict[str, Any]]:
+    variables = [Variable("id", "ID!", attachment_id), *_access_variables(properties)]
+    body = f"awsIntegrationAttachmentUpdate({arguments(variables)}) {_SELECTION}"
+    return document("mutation AWSIntegrationAttachmentUpdate", variables, body)
+
+
+def _detach_document(attachment_id: str) -> tuple[str, dict[str, Any]]:
+    variables = [Variable("id", "ID!", attachment_id)]
+    return document(
+        "mutation AWSIntegrationDetach",
+        variables,
+        f"awsIntegrationDetach({arguments(variables)}) {_SELECTION}",
+    )
+
+
+def _read_document(properties: AttachmentProperties) -> tuple[str, dict[str, Any]]:
+    integration, stack = _pair_variables(properties)
+    stack = replace(stack, argument="id")
+    body = f"awsIntegration({integration.passed}) {{ attachedStack({stack.passed}) {_SELECTION} }}"
+    return document("query AWSIntegrationAttachmentRead", [integration, stack], body)
+
+
+def _pair_variables(properties: AttachmentProperties) -> list[Variable]:
+    """The integration (``id``) and the stack or module (``stack``, which takes module IDs too)."""
+    return [Variable("id", "ID!", properties.integration_id), Variable("stack", "ID!", properties.project_id)]
+
+
+def _access_variables(properties: AttachmentProperties) -> list[Variable]:
+    return [Variable("read", "Boolean!", properties.read), Variable("write", "Boolean!", properties.write)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,8 +212,7 @@ def _set_access(
     try:
         attachment = _mutate(
             client,
-            _UPDATE,
-            {"id": attachment_id, "read": properties.read, "write": properties.write},
+            _update_document(attachment_id, properties),
             request.deadline,
             "awsIntegrationAttachmentUpdate",
             repeatable=True,
@@ -203,7 +226,7 @@ def _set_access(
 
 def _detach(client: SpaceliftClient, attachment_id: str, deadline: Deadline) -> None:
     try:
-        client.mutate(_DETACH, {"id": attachment_id}, deadline, repeatable=True)
+        client.mutate(*_detach_document(attachment_id), deadline, repeatable=True)
     except GraphQLError as error:
         if not error.not_found:
             raise SpaceliftError(f"Could not detach the AWS integration: {error}") from error
@@ -270,9 +293,8 @@ def _read_attached(
     Spacelift may answer a missing integration or attachment with null or with a
     "not found" error, at either level (docs/spacelift-api.md, "Not found").
     """
-    variables = {"id": properties.integration_id, "stack": properties.project_id}
     try:
-        data = client.query(_READ, variables, request.deadline)
+        data = client.query(*_read_document(properties), request.deadline)
     except GraphQLError as error:
         if error.mentions("not found"):
             return None
@@ -300,19 +322,12 @@ class _Refused(Exception):
 
 def _attach(client: SpaceliftClient, request: Request, properties: AttachmentProperties) -> str:
     """The new attachment's ID, retrying only the role-trust error (a new role takes time)."""
-    variables = {
-        "id": properties.integration_id,
-        "stack": properties.project_id,
-        "read": properties.read,
-        "write": properties.write,
-    }
+    attach = _attach_document(properties)
     deadline = request.deadline
     trust_deadline = Deadline(min(deadline.at, Deadline.after(TRUST_RETRY_SECONDS).at))
     for attempt in range(10_000):
         try:
-            attachment = _mutate(
-                client, _ATTACH, variables, deadline, "awsIntegrationAttach", repeatable=False
-            )
+            attachment = _mutate(client, attach, deadline, "awsIntegrationAttach", repeatable=False)
         except GraphQLError as error:
             if not error.mentions(TRUST_ERROR):
                 raise _Refused(error) from error
@@ -328,14 +343,14 @@ def _attach(client: SpaceliftClient, request: Request, properties: AttachmentPro
 
 def _mutate(
     client: SpaceliftClient,
-    document: str,
-    variables: dict[str, Any],
+    operation_document: tuple[str, dict[str, Any]],
     deadline: Deadline,
     operation: str,
     *,
     repeatable: bool,
 ) -> dict[str, Any]:
-    attachment = client.mutate(document, variables, deadline, repeatable=repeatable).get(operation)
+    text, variables = operation_document
+    attachment = client.mutate(text, variables, deadline, repeatable=repeatable).get(operation)
     if not isinstance(attachment, dict) or not attachment.get("id"):
         raise SpaceliftError(f"Spacelift answered {operation} without an attachment.")
     return attachment

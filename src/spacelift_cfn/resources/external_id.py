@@ -8,20 +8,30 @@ lives in CloudFormation. Create and Update are one query; Delete does nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from spacelift_cfn.errors import GraphQLError, SpaceliftError
 from spacelift_cfn.properties import non_empty, parse, prop
-from spacelift_cfn.resources.external_ids import EXTERNAL_ID_SELECTION, Target, read_external_id
+from spacelift_cfn.resources.external_ids import (
+    EXTERNAL_ID_SELECTION,
+    Target,
+    read_external_id,
+    target_variables,
+)
 from spacelift_cfn.resources.interface import Request, Result
-from spacelift_cfn.spacelift import SpaceliftClient
+from spacelift_cfn.spacelift import SpaceliftClient, Variable, arguments, document
 
 RESOURCE_TYPE = "Custom::SpaceliftAwsIntegrationExternalId"
 
-_READ = (
-    "query AWSIntegrationAttachmentExternalIDRead($id: ID!, $stack: ID!, $read: Boolean!, $write: Boolean!) "
-    "{ spaceliftAwsAccountId awsIntegration(id: $id) { id "
-    f"externalIdForStack(stackId: $stack, read: $read, write: $write) {EXTERNAL_ID_SELECTION} }} }}"
-)
+
+def _read_document(properties: ExternalIdProperties) -> tuple[str, dict[str, Any]]:
+    integration = Variable("id", "ID!", properties.integration_id)
+    target = target_variables(properties)
+    body = (
+        f"spaceliftAwsAccountId awsIntegration({integration.passed}) {{ id "
+        f"externalIdForStack({arguments(target)}) {EXTERNAL_ID_SELECTION} }}"
+    )
+    return document("query AWSIntegrationAttachmentExternalIDRead", [integration, *target], body)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,14 +43,8 @@ class ExternalIdProperties(Target):
 
 def create(client: SpaceliftClient, request: Request) -> Result:
     properties = parse(ExternalIdProperties, request.properties)
-    variables = {
-        "id": properties.integration_id,
-        "stack": properties.project_id,
-        "read": properties.read,
-        "write": properties.write,
-    }
     try:
-        data = client.query(_READ, variables, request.deadline)
+        data = client.query(*_read_document(properties), request.deadline)
     except GraphQLError as error:
         raise SpaceliftError(f"Could not read the external ID: {error}") from error
     integration = data.get("awsIntegration")

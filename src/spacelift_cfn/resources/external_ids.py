@@ -12,7 +12,7 @@ from typing import Any
 from spacelift_cfn.deadline import Deadline
 from spacelift_cfn.errors import PropertyError, SpaceliftError
 from spacelift_cfn.properties import prop, require_access, require_one_of
-from spacelift_cfn.spacelift import SpaceliftClient
+from spacelift_cfn.spacelift import SpaceliftClient, Variable, arguments
 
 POLICY_VERSION = "2012-10-17"
 
@@ -70,23 +70,28 @@ def account(client: SpaceliftClient, deadline: Deadline) -> Account:
 EXTERNAL_ID_SELECTION = "{ externalId assumeRolePolicyStatement }"
 
 
-def external_id_fields(targets: Sequence[Target]) -> tuple[str, str, dict[str, Any]]:
-    """Variable declarations, aliased ``externalIdForStack`` selections and variables.
+def external_id_selections(targets: Sequence[Target]) -> tuple[list[Variable], str]:
+    """The variables and the aliased ``externalIdForStack`` selections (``e0``, ``e1``…).
 
     Selecting every external ID as an alias of the same field makes N external
     IDs cost no extra round trip.
     """
-    declarations, selections, variables = [], [], {}
+    variables: list[Variable] = []
+    selections = []
     for index, target in enumerate(targets):
-        declarations.append(f"$s{index}: ID!, $r{index}: Boolean!, $w{index}: Boolean!")
-        selections.append(
-            f"e{index}: externalIdForStack(stackId: $s{index}, read: $r{index}, write: $w{index}) "
-            + EXTERNAL_ID_SELECTION
-        )
-        variables.update(
-            {f"s{index}": target.project_id, f"r{index}": target.read, f"w{index}": target.write}
-        )
-    return ", ".join(declarations), " ".join(selections), variables
+        asked = target_variables(target, f"{index}")
+        variables += asked
+        selections.append(f"e{index}: externalIdForStack({arguments(asked)}) {EXTERNAL_ID_SELECTION}")
+    return variables, " ".join(selections)
+
+
+def target_variables(target: Target, suffix: str = "") -> list[Variable]:
+    """The ``externalIdForStack`` arguments for one target (``stackId`` takes module IDs too)."""
+    return [
+        Variable(f"s{suffix}" if suffix else "stack", "ID!", target.project_id, argument="stackId"),
+        Variable(f"r{suffix}" if suffix else "read", "Boolean!", target.read, argument="read"),
+        Variable(f"w{suffix}" if suffix else "write", "Boolean!", target.write, argument="write"),
+    ]
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,12 @@ from spacelift_cfn.resources.external_ids import (
     ExternalId,
     Target,
     account,
-    external_id_fields,
+    external_id_selections,
     read_external_id,
     trust_policy,
 )
 from spacelift_cfn.resources.interface import Request, Result, is_spacelift_id
-from spacelift_cfn.spacelift import SpaceliftClient
+from spacelift_cfn.spacelift import SpaceliftClient, Variable, arguments, document
 
 logger = logging.getLogger(__name__)
 
@@ -115,16 +115,6 @@ class IntegrationProperties:
             seen.add(target.project_id)
 
 
-_FIELDS = (
-    "$name: String!, $roleArn: String!, $generateCredentialsInWorker: Boolean!, "
-    "$externalID: String!, $durationSeconds: Int!, $labels: [String!]!, $space: ID, "
-    "$region: String, $autoattachEnabled: Boolean!, $tagAssumeRole: Boolean!"
-)
-_ARGUMENTS = (
-    "name: $name, roleArn: $roleArn, generateCredentialsInWorker: $generateCredentialsInWorker, "
-    "externalID: $externalID, durationSeconds: $durationSeconds, labels: $labels, space: $space, "
-    "region: $region, autoattachEnabled: $autoattachEnabled, tagAssumeRole: $tagAssumeRole"
-)
 _SELECTION = "id name roleArn space labels"
 
 _LIST = "query AWSIntegrationsRead { awsIntegrations { id labels } }"
@@ -313,18 +303,18 @@ def _mutate(
     operation: str,
     integration_id: str | None,
 ) -> Mutated:
-    declarations, selections, variables = external_id_fields(properties.external_ids_for)
-    id_declaration, id_argument = ("$id: ID!, ", "id: $id, ") if integration_id else ("", "")
-    document = (
-        f"mutation ({id_declaration}{_FIELDS}{', ' + declarations if declarations else ''}) "
-        f"{{ {operation}({id_argument}{_ARGUMENTS}) {{ {_SELECTION} {selections} }} }}"
-    )
-    variables |= _variables(properties, owner_label(request.stack_id, request.logical_resource_id))
+    targets, selections = external_id_selections(properties.external_ids_for)
+    settings = _settings(properties, owner_label(request.stack_id, request.logical_resource_id))
     if integration_id:
-        variables["id"] = integration_id
+        settings.insert(0, Variable("id", "ID!", integration_id))
+    text, variables = document(
+        "mutation",
+        [*settings, *targets],
+        f"{operation}({arguments(settings)}) {{ {_SELECTION} {selections} }}",
+    )
     errors: dict[str, str] = {}
     try:
-        data = client.mutate(document, variables, request.deadline, repeatable=integration_id is not None)
+        data = client.mutate(text, variables, request.deadline, repeatable=integration_id is not None)
     except GraphQLError as error:
         if not error.nested:
             raise
@@ -366,20 +356,21 @@ def _reread(
     return Mutated(answered.integration, _external_id_errors(error))
 
 
-def _variables(properties: IntegrationProperties, owner: str) -> dict[str, Any]:
+def _settings(properties: IntegrationProperties, owner: str) -> list[Variable]:
+    """The ten settings create and update take, all sent (update replaces every setting)."""
     labels = [label for label in properties.labels if label != owner] + [owner]
-    return {
-        "name": properties.name,
-        "roleArn": properties.role_arn,
-        "generateCredentialsInWorker": properties.generate_credentials_in_worker,
-        "externalID": properties.external_id or "",
-        "durationSeconds": properties.duration_seconds,
-        "labels": labels,
-        "space": properties.space_id,
-        "region": properties.region,
-        "autoattachEnabled": properties.autoattach_enabled,
-        "tagAssumeRole": properties.tag_assume_role,
-    }
+    return [
+        Variable("name", "String!", properties.name),
+        Variable("roleArn", "String!", properties.role_arn),
+        Variable("generateCredentialsInWorker", "Boolean!", properties.generate_credentials_in_worker),
+        Variable("externalID", "String!", properties.external_id or ""),
+        Variable("durationSeconds", "Int!", properties.duration_seconds),
+        Variable("labels", "[String!]!", labels),
+        Variable("space", "ID", properties.space_id),
+        Variable("region", "String", properties.region),
+        Variable("autoattachEnabled", "Boolean!", properties.autoattach_enabled),
+        Variable("tagAssumeRole", "Boolean!", properties.tag_assume_role),
+    ]
 
 
 def _result(
