@@ -53,7 +53,11 @@ OWNER_LABEL_PREFIX = "spacelift-cfn:"
 
 @dataclass(frozen=True, kw_only=True)
 class IntegrationProperties:
-    name: str = prop("Name", "Name of the integration, unique in the Spacelift account.", check=non_empty)
+    name: str = prop(
+        "Name",
+        "Name of the integration; keep it unique in the Spacelift account (lookups by name expect one).",
+        check=non_empty,
+    )
     role_arn: str = prop(
         "RoleArn",
         "ARN of the IAM role Spacelift assumes, in any partition. Write it as a string "
