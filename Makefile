@@ -11,11 +11,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 PYTHON313 := $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null)
 
-.PHONY: help venv test test-lifecycle lint typecheck demo build validate checkov cdk-synth release clean
+.PHONY: help venv test test-fast test-lifecycle lint typecheck demo build validate checkov cdk-synth release clean
 
 help:
 	@echo "make demo   - play a stack's lifecycle against the local Spacelift emulator"
 	@echo "make test   - lint, type-check, validate/build the template and run every test"
+	@echo "make test-fast - the unit and quicker functional tests only, no lint (under 30 s)"
 	@echo "make test-lifecycle - the stack lifecycle state machine alone, with many more examples"
 	@echo "make build  - sam build (python3.13, arm64, no Docker)"
 	@echo "make validate - cfn-lint and sam validate --lint on template.yaml"
@@ -41,6 +42,13 @@ typecheck: venv
 
 test: lint typecheck
 	$(PY) -m pytest
+
+# The inner loop: the unit tests and the quicker functional ones, no lint, no type-check, no
+# packaging (each test file's tier is in tests/conftest.py's TIERS). Left out as `slow`, with the
+# packaging tier: test_faults.py, test_lifecycle.py, test_rollback_cases.py and
+# test_stack_state_machine.py, which wait out real deadlines or play whole stacks. Under 30 s.
+test-fast: venv
+	$(PY) -m pytest -q -m "(unit or functional) and not slow"
 
 # The hypothesis state machine over the CloudFormation lifecycle model, alone and much longer than
 # in `make test` (LIFECYCLE_EXAMPLES=N make test-lifecycle to choose the number of examples).

@@ -55,6 +55,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the run's counts into docs/reliability.md after a full, green run."""
     if exitstatus != 0 or not {"hostile inputs tried", "duplicates delivered"} <= tally.counts.keys():
         return
+    if not ran_every_test(session.config):  # a tier (make test-fast), -k, or some files: partial counts
+        return
     rows = "\n".join(f"| {name} | {count} |" for name, count in sorted(tally.counts.items()))
     block = f"| What | Count |\n|---|---|\n{rows}\n"
     path = Path(__file__).parent.parent / "docs" / "reliability.md"
@@ -226,3 +228,103 @@ def iam(aws: dict[str, str]) -> Any:
             client.detach_role_policy(RoleName=role["RoleName"], PolicyArn=policy["PolicyArn"])
         client.delete_role(RoleName=role["RoleName"])
     return client
+
+
+# ------------------------------------------------------------------------- test tiers
+
+#: Every test file's tier, a marker registered in pyproject.toml, then any further marker:
+#:
+#: * ``unit``: no network and no server; reads the code, the docs and the repository.
+#: * ``functional``: the provider (or the emulator itself) against the Spacelift emulator, the
+#:   response capture server and moto, in-process over loopback.
+#: * ``packaging``: what ships, checked or built: cfn-lint, ``sam validate``/``sam build``, checkov,
+#:   CDK synthesis, the StackSets templates, the benchmark's quick run, and the docs and example
+#:   tests that run cfn-lint.
+#: * ``slow``: the functional files ``make test-fast`` leaves out to stay under 30 seconds: they
+#:   wait out real deadlines, Retry-After and redeliveries, or play whole stacks.
+#:
+#: A file mixing tiers takes the slower one (test_docs.py renders tables, runs the handler and
+#: cfn-lint: packaging). A test file missing here fails the run (pytest_collection_modifyitems).
+TIERS: dict[str, tuple[str, ...]] = {
+    "test_architecture.py": ("unit",),
+    "test_reliability_doc.py": ("unit",),
+    "test_repository.py": ("unit",),
+    "test_api_unknowns.py": ("functional",),
+    "test_attachment.py": ("functional",),
+    "test_bad_input.py": ("functional",),
+    "test_emulator_attachments.py": ("functional",),
+    "test_emulator_auth.py": ("functional",),
+    "test_emulator_external_ids.py": ("functional",),
+    "test_emulator_faults.py": ("functional",),
+    "test_emulator_integrations.py": ("functional",),
+    "test_emulator_not_found.py": ("functional",),
+    "test_emulator_recording.py": ("functional",),
+    "test_emulator_transport.py": ("functional",),
+    "test_events.py": ("functional",),
+    "test_exactly_once.py": ("functional",),
+    "test_hostile_input.py": ("functional",),
+    "test_integration.py": ("functional",),
+    "test_ownership.py": ("functional",),
+    "test_responder.py": ("functional",),
+    "test_secrets.py": ("functional",),
+    "test_settings.py": ("functional",),
+    "test_faults.py": ("functional", "slow"),
+    "test_lifecycle.py": ("functional", "slow"),
+    "test_rollback_cases.py": ("functional", "slow"),
+    "test_stack_state_machine.py": ("functional", "slow"),
+    "test_bench.py": ("packaging",),
+    "test_cdk.py": ("packaging",),
+    "test_docs.py": ("packaging",),
+    "test_example_stack.py": ("packaging",),
+    "test_organizations.py": ("packaging",),
+    "test_template.py": ("packaging",),
+}
+TIER_MARKERS = {"unit", "functional", "packaging"}
+FURTHER_MARKERS = {"slow"}
+TESTS = Path(__file__).parent
+
+_collected_files = pytest.StashKey[set[str]]()
+_deselected = pytest.StashKey[int]()
+
+
+def tier_problems() -> list[str]:
+    """What is wrong with TIERS against the test files on disk (an empty list when nothing is)."""
+    on_disk = {path.relative_to(TESTS).as_posix() for path in TESTS.rglob("test_*.py")}
+    problems = [
+        f"{name}: no tier; add it to TIERS in tests/conftest.py" for name in sorted(on_disk - TIERS.keys())
+    ]
+    problems += [f"{name}: in TIERS but no such file" for name in sorted(TIERS.keys() - on_disk)]
+    for name, markers in sorted(TIERS.items()):
+        if not markers or markers[0] not in TIER_MARKERS or not set(markers[1:]) <= FURTHER_MARKERS:
+            problems.append(
+                f"{name}: {markers} is not one of {sorted(TIER_MARKERS)} then any of {sorted(FURTHER_MARKERS)}"
+            )
+    return problems
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own, which deselects by -m
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its file's tier and further markers from TIERS; fail the run if a test
+    file has no tier (or TIERS names a file that is gone)."""
+    problems = tier_problems()
+    if problems:
+        raise pytest.UsageError("test tiers:\n  " + "\n  ".join(problems))
+    files = config.stash.setdefault(_collected_files, set())
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        name = item.path.relative_to(TESTS).as_posix()
+        files.add(name)
+        for marker in TIERS[name]:
+            item.add_marker(marker)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        config = items[0].config
+        config.stash[_deselected] = config.stash.get(_deselected, 0) + len(items)
+
+
+def ran_every_test(config: pytest.Config) -> bool:
+    """Whether this run collected every test file and deselected nothing (no -m, -k, --lf)."""
+    return config.stash.get(_collected_files, set()) >= TIERS.keys() and not config.stash.get(_deselected, 0)
