@@ -57,7 +57,7 @@ test-lifecycle: venv
 	LIFECYCLE_EXAMPLES=$(LIFECYCLE_EXAMPLES) $(PY) -m pytest tests/test_stack_state_machine.py -q
 
 demo: venv
-	PYTHONPATH=src $(PY) -m demo
+	PYTHONPATH=src:harness $(PY) -m demo
 
 build: venv
 	$(VENV)/bin/sam build
@@ -66,7 +66,7 @@ build: venv
 # what is being measured), then measure it and write docs/performance.md.
 .PHONY: bench
 bench: venv
-	$(PY) -m bench --build --build-dir .aws-sam/bench/build
+	PYTHONPATH=harness $(PY) -m bench --build --build-dir .aws-sam/bench/build
 
 validate: venv
 	$(VENV)/bin/cfn-lint template.yaml

@@ -10,6 +10,7 @@ asserted: that every figure has its row, and the request counts it targets
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,10 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, 
         "--json",
         str(counts),
     ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=840)
+    environment = {**os.environ, "PYTHONPATH": str(ROOT / "harness")}
+    result = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False, timeout=840
+    )
     assert result.returncode == 0, f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-6000:]}"
     loaded: dict[str, Any] = json.loads(counts.read_text())
     return document.read_text(), loaded

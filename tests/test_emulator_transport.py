@@ -7,6 +7,7 @@ the fixtures, in tests/emulator_client.py.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def test_command_line_runs_in_the_foreground_and_prints_the_url() -> None:
             "my-module-id",
         ],
         cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO / "harness")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

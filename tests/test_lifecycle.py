@@ -1,4 +1,4 @@
-"""Whole stack operations played by the lifecycle model (localcfn/lifecycle.py) against the provider.
+"""Whole stack operations played by the lifecycle model (harness/localcfn/lifecycle.py) against the provider.
 
 The stack is an integration, an attachment of it to a Spacelift stack, and a sibling (any other
 AWS resource) that fails where a test says. The assertions are what a user notices: the stack's

@@ -83,3 +83,36 @@ def _distribution_version() -> str:
     from importlib.metadata import version
 
     return version("crhelper")
+
+
+#: What the root shows: the SAM application's own layout, its docs and examples, the CDK package,
+#: and one home for the test and demo tooling.
+ROOT_FOLDERS = {"src", "layers", "events", "tests", "docs", "examples", "cdk", "scripts", "harness"}
+
+
+def top_level_folders() -> set[str]:
+    return {
+        path.relative_to(ROOT).parts[0] for path in tracked_files() if len(path.relative_to(ROOT).parts) > 1
+    }
+
+
+def test_the_root_shows_the_product() -> None:
+    folders = {name for name in top_level_folders() if not name.startswith(".")}
+    assert folders == ROOT_FOLDERS, "keep test and demo tooling under harness/"
+    for file in ("template.yaml", "samconfig.toml", "README.md", "CONTRIBUTING.md"):
+        assert (ROOT / file).is_file()
+
+
+def test_the_readme_map_names_every_top_level_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    file_map = readme.split("## How it works", 1)[1].split("```")[1]
+    missing = sorted(f for f in ROOT_FOLDERS if not re.search(rf"(^|\s){f}/", file_map, re.MULTILINE))
+    assert not missing, f"the README's file map does not name {missing}"
+
+
+def test_contributing_points_at_files_that_exist() -> None:
+    """The recipes name the files to touch and the tests that guard them: each must exist."""
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    named = set(re.findall(r"`([\w.-]+(?:/[\w.*-]+)+)`", text))
+    missing = sorted(path for path in named if not list(ROOT.glob(path)))
+    assert len(named) > 15 and not missing, f"CONTRIBUTING.md names files that do not exist: {missing}"

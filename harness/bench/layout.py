@@ -33,7 +33,7 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "six.py", "s3tr
 PATH_VARIABLE = "BENCH_SYS_PATH"
 
 BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+ROOT = BENCH_DIR.parent.parent
 
 
 @dataclass(frozen=True)

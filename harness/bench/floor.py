@@ -20,7 +20,7 @@ With ``--table`` it also makes the idempotency table's three DynamoDB calls
 (PutItem of the in-progress record, GetItem of the cancellation, PutItem of the
 result), the floor for the cold start with ``IDEMPOTENCY_TABLE``.
 
-Run like :mod:`bench.container`: ``python -I -S bench/floor.py`` with
+Run like :mod:`bench.container`: ``python -I -S harness/bench/floor.py`` with
 ``BENCH_SYS_PATH``, the function's environment, and the event as a line
 ``{"event": {...}}`` on stdin.
 """

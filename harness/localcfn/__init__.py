@@ -4,7 +4,7 @@
 * :class:`LocalFunction` invokes the provider in-process with a real deadline;
 * :class:`StackPlayer` plays a template's lifecycle in dependency order;
 * :class:`Stack` models CloudFormation's stack operations with their rollbacks, cancellations
-  and Lambda's delivery faults (see ``localcfn/lifecycle.py`` for its assumptions).
+  and Lambda's delivery faults (see ``harness/localcfn/lifecycle.py`` for its assumptions).
 """
 
 from localcfn.doubles import CapturedResponse, LambdaContext, LocalFunction, ResponseServer

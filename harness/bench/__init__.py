@@ -1,6 +1,6 @@
 """The performance benchmark: what a stack waits on when it uses this provider.
 
-``make bench`` (or ``python -m bench``) builds the artifacts with ``sam build``,
+``make bench`` (or ``PYTHONPATH=harness python -m bench``) builds the artifacts with ``sam build``,
 then measures, several times each, the figures docs/performance.md targets and prints one
 table, also written to ``docs/performance.md``:
 

@@ -1,6 +1,6 @@
 """`python -m spacelift_emulator`: run the emulator in the foreground.
 
-Example: `python -m spacelift_emulator --port 8765 --api-key ID:SECRET --stack my-stack
+Example (from the repository root): `PYTHONPATH=harness python -m spacelift_emulator --port 8765 --api-key ID:SECRET --stack my-stack
 --module my-module --space team:root --stack team-stack:team`. Prints the endpoint (never
 the secrets) and serves until interrupted.
 """

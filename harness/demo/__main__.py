@@ -24,7 +24,7 @@ from localcfn import CapturedResponse, LocalFunction, ResponseServer, StackPlaye
 from localcfn.iam_trust import iam_trust_check
 from spacelift_emulator import Emulator
 
-EXAMPLE = Path(__file__).parent.parent / "examples" / "integration-stack.yaml"
+EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "integration-stack.yaml"
 KEY_ID, KEY_SECRET = "01HXDEMOKEYAAAAAAAAAAAAAAA", "demo-secret"
 SPACELIFT_AWS_ACCOUNT = "324880187172"
 

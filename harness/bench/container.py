@@ -1,7 +1,7 @@
 """One Lambda container: run as a child, it imports the built function and handles events.
 
 Run by :mod:`bench.cold`, :mod:`bench.warm` and :mod:`bench.scale` as
-``python -I -S bench/container.py`` with the import path in ``BENCH_SYS_PATH``
+``python -I -S harness/bench/container.py`` with the import path in ``BENCH_SYS_PATH``
 (see :mod:`bench.layout`). It uses the standard library only until it imports
 ``app``, so what it measures is the function's own cost.
 
