@@ -34,7 +34,7 @@ FIGURES = (
     "Cold start: floor",
     "Cold start CPU",
     "Cold start with IDEMPOTENCY_TABLE",
-    "Cold start: floor + the table's 3 DynamoDB calls",
+    "Cold start: floor + the table's 4 DynamoDB calls",
     "Floor and provider send the same GraphQL requests",
     "Shipped modules imported without bytecode",
     "Warm Create at 50.0 ms/request",

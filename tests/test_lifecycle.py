@@ -149,7 +149,7 @@ def make_stack(function: LocalFunction, emulator: Emulator, table: str) -> Stack
     """Stacks played against the provider, with its idempotency table."""
 
     def make(**options: Any) -> Stack:
-        options = {"slow_create": slow_creates(emulator), "dying_timeout": 1.5, **options}
+        options = {"slow_create": slow_creates(emulator), "dying_timeout": 2.5, **options}
         return Stack(function.send, name="mystack", seed=next(SEEDS), **options)
 
     return make
@@ -515,17 +515,19 @@ def test_the_function_dying_after_a_mutation_is_retried_by_lambda(
 
 
 def test_a_create_that_never_answers_fails_and_its_rollback_leaves_nothing(
-    make_stack: StackFactory, emulator: Emulator
+    make_stack: StackFactory, emulator: Emulator, function: LocalFunction
 ) -> None:
     """Every delivery dies after Spacelift made the integration (a retried Create adopts it, and
     dies again): CloudFormation never hears back, fails the resource at ServiceTimeout and
-    rolls back with a Delete whose ID it made up."""
+    rolls back with a Delete whose ID it made up. That Delete waits for the Create as long as
+    its own time allows (a short Lambda timeout here keeps the test quick), then cleans up."""
+    function.timeout = 20
     stack = make_stack()
     stack.plan(Delivery(die_after=1, deaths=3), logical_id="SpaceliftIntegration", request_type="Create")
 
     assert stack.create(template()) == "ROLLBACK_COMPLETE", describe(stack)
     create = faulted(stack, "SpaceliftIntegration", "Create")
-    assert create.answers == [] and create.deliveries.count("died") == 3
+    assert create.answers == [] and create.deliveries.count("died") == 3, describe(stack)
     (delete,) = stack.sent("Delete", "SpaceliftIntegration")
     assert delete.physical_id and MADE_UP_ID.fullmatch(delete.physical_id)
     assert emulator.integrations == {} and emulator.attachments == {}, describe(stack)

@@ -14,6 +14,7 @@ from localcfn import LocalFunction
 from spacelift_cfn.ownership import Ledger
 from spacelift_emulator import Emulator
 from tests.conftest import ATTACHMENT, ROLE_ARN, STACK_ID, event
+from tests.test_rollback_cases import in_background, wait_for
 
 pytestmark = pytest.mark.usefixtures("table")
 
@@ -98,3 +99,26 @@ def test_a_duplicate_cancelling_delete_does_not_cancel_the_next_create(
 
     assert created.status == again.status == "SUCCESS"
     assert list(emulator.integrations) == [again.physical_id]
+
+
+def test_a_cancelling_delete_answers_only_once_the_running_create_undid_its_work(
+    function: LocalFunction, emulator: Emulator
+) -> None:
+    """CloudFormation does not wait for a cancelled Create: as soon as the attachment's Delete
+    answers, it deletes the integration. So that Delete must answer only after the Create, whose
+    attach Spacelift already applied, has undone it; else the integration is "still attached"."""
+    integration_id = function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
+    attached = {"IntegrationId": integration_id, "StackId": "my-stack-id"}
+    emulator.faults.hang_next(1, seconds=1.5, field="awsIntegrationAttach")
+    creating = in_background(function, event("Create", attached, resource_type=ATTACHMENT))
+    wait_for(lambda: emulator.request_count("awsIntegrationAttach") >= 1)
+
+    cancelled = function(event("Delete", attached, resource_type=ATTACHMENT, physical_id=MADE_UP_ID))
+    integration_deleted = function(
+        event("Delete", {"Name": "my_role", "RoleArn": ROLE_ARN}, physical_id=integration_id)
+    )
+    creating()
+
+    assert cancelled.status == "SUCCESS"
+    assert integration_deleted.status == "SUCCESS", integration_deleted.reason
+    assert (emulator.attachments, emulator.integrations) == ({}, {})

@@ -37,6 +37,7 @@ from spacelift_emulator import Emulator
 from tests import tally
 from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, SERVICE_TOKEN
 from tests.test_lifecycle import assert_matches_spacelift, describe, slow_creates
+from tests.test_rollback_cases import CHANGES
 
 LONG_RUN = int(os.environ.get("LIFECYCLE_EXAMPLES", "0"))
 MAX_EXAMPLES = LONG_RUN or 12
@@ -51,14 +52,7 @@ STACKS = ("my-stack-id", "my-other-stack-id")
 MODULE = "my-module-id"
 TARGETS = (*STACKS, MODULE)
 ACCESS = ((True, True), (True, False), (False, True))
-MUTATIONS = (
-    "awsIntegrationCreate",
-    "awsIntegrationUpdate",
-    "awsIntegrationDelete",
-    "awsIntegrationAttach",
-    "awsIntegrationAttachmentUpdate",
-    "awsIntegrationDetach",
-)
+MUTATIONS = tuple(sorted(CHANGES))
 SEEDS = itertools.count(1000)
 
 
@@ -399,7 +393,7 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
                 name="mystack",
                 seed=next(SEEDS),
                 slow_create=slow_creates(emulator, seconds=0.3),
-                dying_timeout=1.5,
+                dying_timeout=2.5,
                 **self.options,
             )
             self.spec = Spec()

@@ -7,7 +7,7 @@ emulator with no added latency, and the response is PUT to the capture server.
 The same run of the floor program (:mod:`bench.floor`) follows, so drifts of
 the machine hit both alike; the ratio of their medians is the figure.
 
-The provider runs twice per round: as the issue states it (no
+The provider runs twice per round: without a table (no
 ``IDEMPOTENCY_TABLE``), and as deployed, with the idempotency table in moto,
 against a floor that makes the same DynamoDB calls. The Spacelift requests of
 every run are counted at the emulator; the first round's are compared with the

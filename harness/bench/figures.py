@@ -137,7 +137,7 @@ def cold_rows(cold: ColdResults) -> list[Row]:
             requests=str(_one({run.requests for run in cold.provider_table})),
         ),
         timed(
-            "Cold start: floor + the table's 3 DynamoDB calls",
+            "Cold start: floor + the table's 4 DynamoDB calls",
             _walls(cold.floor_table),
             ratio=f"{paired_ratio(cold.floor_table, cold.floor):.2f}x (paired)",
         ),

@@ -16,9 +16,10 @@ client that does nothing else, which :mod:`bench.warm` subtracts from the
 provider's warm overhead (the injected latency stands for Spacelift's whole
 answer time).
 
-With ``--table`` it also makes the idempotency table's three DynamoDB calls
-(PutItem of the in-progress record, GetItem of the cancellation, PutItem of the
-result), the floor for the cold start with ``IDEMPOTENCY_TABLE``.
+With ``--table`` it also makes the table's four DynamoDB calls (PutItem of the
+in-progress record, UpdateItem registering the Create in the ownership record,
+UpdateItem recording what it made, PutItem of the result), the floor for the
+cold start with ``IDEMPOTENCY_TABLE``.
 
 Run like :mod:`bench.container`: ``python -I -S harness/bench/floor.py`` with
 ``BENCH_SYS_PATH``, the function's environment, and the event as a line
@@ -85,7 +86,7 @@ def post(connection: http.client.HTTPConnection, path: str, payload: Any, jwt: s
 
 
 def idempotency_calls(table: str, key: str) -> tuple[Any, dict[str, Any]]:
-    """The DynamoDB calls the idempotency table costs: in progress, cancelled?, then the result."""
+    """The DynamoDB calls before the work: the in-progress record, the Create registered."""
     import boto3
 
     dynamodb = boto3.client("dynamodb")
@@ -95,7 +96,13 @@ def idempotency_calls(table: str, key: str) -> tuple[Any, dict[str, Any]]:
         Item={"id": {"S": key}, "expiration": expiration, "status": {"S": "INPROGRESS"}},
         ConditionExpression="attribute_not_exists(id)",
     )
-    dynamodb.get_item(TableName=table, Key={"id": {"S": f"cancelled#{key}"}}, ConsistentRead=True)
+    dynamodb.update_item(
+        TableName=table,
+        Key={"id": {"S": f"resource#{key}"}},
+        UpdateExpression="SET create_request = :r REMOVE pending_until",
+        ExpressionAttributeValues={":r": {"S": key}},
+        ReturnValues="ALL_OLD",
+    )
     return dynamodb, expiration
 
 
@@ -139,6 +146,15 @@ def main() -> None:
         "tagAssumeRole": False,
     }
     made = post(connection, path, {"query": document, "variables": variables}, jwt)["awsIntegrationCreate"]
+    if table:
+        dynamodb.update_item(
+            TableName=table,
+            Key={"id": {"S": f"resource#{event['RequestId']}"}},
+            UpdateExpression="SET #made = :made ADD finished :r",
+            ExpressionAttributeNames={"#made": f"made:{made['id']}"},
+            ExpressionAttributeValues={":made": {"S": made["id"]}, ":r": {"SS": [event["RequestId"]]}},
+            ReturnValues="ALL_NEW",
+        )
 
     data = {"Id": made["id"], "Name": made["name"], "RoleArn": made["roleArn"], "SpaceId": made["space"]}
     data["SpaceliftAwsAccountId"] = account["spaceliftAwsAccountId"]

@@ -18,7 +18,7 @@ first Create (which pays the token exchange and the account lookup), then:
   Update, a Delete and an attachment Create, each counted at the emulator.
 
 :func:`measure` does both for a container without the idempotency table, and
-the overhead again for one with it (as deployed: three DynamoDB calls to moto
+the overhead again for one with it (as deployed: four DynamoDB calls to moto
 per Create on top).
 """
 

@@ -126,7 +126,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
 from localcfn.doubles import CapturedResponse
-from localcfn.player import stringify
+from localcfn.player import dependencies, stringify
 
 SIBLING = "Test::Sibling"
 Timing = Literal["before", "during", "after"]
@@ -433,7 +433,7 @@ class Stack:
 
     def _apply(self, logical_id: str, definition: Mapping[str, Any], timing: Timing | None) -> _Step | None:
         resource_type = str(definition["Type"])
-        depends_on = _dependencies(definition) - {logical_id}
+        depends_on = dependencies(definition) - {logical_id}
         current = self.resources.get(logical_id)
         try:
             properties = self._properties(resource_type, definition)
@@ -515,7 +515,7 @@ class Stack:
                 leftovers.append(step)
         for logical_id, resource in self.resources.items():
             if logical_id in self.template:
-                resource.depends_on = _dependencies(self.template[logical_id]) - {logical_id}
+                resource.depends_on = dependencies(self.template[logical_id]) - {logical_id}
         if not ok:
             self._set("UPDATE_ROLLBACK_FAILED")
             return
@@ -884,25 +884,6 @@ def _get_att(argument: Any) -> tuple[str, str]:
     return logical_id, attribute
 
 
-def _dependencies(value: Any) -> frozenset[str]:
-    """Logical IDs named by Ref, Fn::GetAtt and DependsOn (pseudo parameters excluded)."""
-    found: set[str] = set()
-    if isinstance(value, list):
-        for item in value:
-            found |= _dependencies(item)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            if key == "Ref" and not str(item).startswith("AWS::"):
-                found.add(str(item))
-            elif key == "Fn::GetAtt":
-                found.add(_get_att(item)[0])
-            elif key == "DependsOn":
-                found |= {item} if isinstance(item, str) else {str(name) for name in item}
-            else:
-                found |= _dependencies(item)
-    return frozenset(found)
-
-
 def _order(graph: Mapping[str, Iterable[str]]) -> list[str]:
     """A dependency order of ``graph``'s keys (names outside it are ignored)."""
     ordered: list[str] = []
@@ -923,7 +904,7 @@ def _order(graph: Mapping[str, Iterable[str]]) -> list[str]:
 
 def _waves(template: Mapping[str, Any]) -> list[list[str]]:
     """Resources grouped by wave (see assumption 1), in template order within a wave."""
-    graph = {lid: _dependencies(definition) - {lid} for lid, definition in template.items()}
+    graph = {lid: dependencies(definition) - {lid} for lid, definition in template.items()}
     depth: dict[str, int] = {}
     for logical_id in _order(graph):
         depth[logical_id] = 1 + max((depth[d] for d in graph[logical_id]), default=-1)
@@ -941,7 +922,7 @@ def _check(template: Mapping[str, Any]) -> None:
             raise ValueError(
                 f"{logical_id}: the model knows custom resources and {SIBLING}, not {resource_type!r}"
             )
-        unknown = _dependencies(definition) - set(template)
+        unknown = dependencies(definition) - set(template)
         if unknown:
             raise ValueError(f"{logical_id} refers to unknown resources {sorted(unknown)}")
-    _order({lid: _dependencies(d) - {lid} for lid, d in template.items()})
+    _order({lid: dependencies(d) - {lid} for lid, d in template.items()})

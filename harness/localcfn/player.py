@@ -189,7 +189,7 @@ class StackPlayer:
         def visit(logical_id: str) -> None:
             if logical_id in ordered:
                 return
-            for dependency in sorted(_dependencies(resources[logical_id]) & set(resources)):
+            for dependency in sorted(dependencies(resources[logical_id]) & set(resources)):
                 visit(dependency)
             ordered.append(logical_id)
 
@@ -246,21 +246,23 @@ def _policy_json(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def _dependencies(value: Any) -> set[str]:
+def dependencies(value: Any) -> frozenset[str]:
+    """Logical IDs a definition names: Ref, Fn::GetAtt, Fn::Sub and DependsOn (pseudo
+    parameters such as ``AWS::Region`` excluded)."""
     found: set[str] = set()
     if isinstance(value, list):
         for item in value:
-            found |= _dependencies(item)
+            found |= dependencies(item)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if key == "Ref":
+            if key == "Ref" and not str(item).startswith("AWS::"):
                 found.add(str(item))
             elif key == "Fn::GetAtt":
                 found.add(item[0] if isinstance(item, list) else str(item).split(".", 1)[0])
             elif key == "Fn::Sub":
                 found |= {name.split(".", 1)[0] for name in re.findall(r"\$\{([^}]+)\}", str(item))}
             elif key == "DependsOn":
-                found |= {item} if isinstance(item, str) else set(item)
+                found |= {item} if isinstance(item, str) else {str(name) for name in item}
             else:
-                found |= _dependencies(item)
-    return found
+                found |= dependencies(item)
+    return frozenset(found)

@@ -18,6 +18,7 @@ the idempotency table, one item each:
 
 * ``create_request``: the RequestId of the latest Create that began;
 * ``finished``: RequestIds of Creates that answered, whatever they answered;
+* ``uncertain``: those of them that failed not knowing whether Spacelift applied them;
 * ``cancelled``: RequestIds of Creates that CloudFormation cancelled;
 * ``cancel_deliveries``: RequestIds of the cancelling Deletes already handled;
 * ``pending_until``: a cancellation that arrived before its Create began;
@@ -39,12 +40,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from spacelift_cfn.deadline import Deadline
 from spacelift_cfn.errors import TableUnavailable
 from spacelift_cfn.exactly_once import dynamodb, table_name
 
 logger = logging.getLogger(__name__)
 
 _MADE = "made:"
+#: How often a cancelling Delete looks whether the Create it cancelled has finished, and the
+#: time it keeps for its own calls.
+SETTLE_POLL_SECONDS = 0.25
+SETTLE_MARGIN_SECONDS = 15.0
 #: How long a cancellation that found no Create waits for one. The function's event
 #: source gives up on an event after MaximumEventAgeInSeconds (150 s in template.yaml),
 #: so a Create delivered later than this can never start.
@@ -90,8 +96,15 @@ class Record:
 
     create_request: str = ""
     finished: frozenset[str] = frozenset()
+    uncertain: frozenset[str] = frozenset()
     cancelled: frozenset[str] = frozenset()
     made: Mapping[str, Made] = field(default_factory=dict)
+
+    @property
+    def may_hold_unrecorded(self) -> bool:
+        """A Create may have made something it did not record: it has not finished (it runs,
+        or died), or it failed without knowing whether Spacelift applied it."""
+        return bool(self.unfinished_create) or self.create_request in self.uncertain
 
     @property
     def unfinished_create(self) -> str:
@@ -110,6 +123,7 @@ class Record:
         return cls(
             create_request=item.get("create_request", {}).get("S", ""),
             finished=frozenset(item.get("finished", {}).get("SS", [])),
+            uncertain=frozenset(item.get("uncertain", {}).get("SS", [])),
             cancelled=frozenset(item.get("cancelled", {}).get("SS", [])),
             made=made,
         )
@@ -159,7 +173,7 @@ class Ledger:
             # for another one, which has yet to begin.
             self._restore_pending(old["pending_until"])
         elif pending:
-            self._add("cancelled", request_id)
+            self._update("ADD cancelled :v", {":v": {"SS": [request_id]}})
         return Start(
             cancelled=pending or request_id in record.cancelled,
             redelivery=record.create_request == request_id,
@@ -188,9 +202,16 @@ class Ledger:
             return False
         return request_id in Record.from_item(new).cancelled
 
-    def finish_create(self, request_id: str) -> None:
-        """The Create failed before it recorded anything: there is nothing to look for."""
-        self._add("finished", request_id, quietly=True)
+    def finish_create(self, request_id: str, *, uncertain: bool) -> None:
+        """The Create failed before it recorded anything; ``uncertain`` when Spacelift may
+        have applied it anyway (its answer was lost), so a cancelling Delete looks for it."""
+        if self.table is None:
+            return
+        expression = "ADD finished :v, uncertain :v" if uncertain else "ADD finished :v"
+        try:
+            self._update(expression, {":v": {"SS": [request_id]}})
+        except Exception:
+            logger.exception("Could not update this resource's record")
 
     # ---------------------------------------------------------------- Update and Delete
 
@@ -220,6 +241,20 @@ class Ledger:
             return Record()
         return Record.from_item(item)
 
+    def settled(self, deadline: Deadline) -> Record:
+        """The record once the Create that began last has finished (or time runs short).
+
+        A cancelling Delete waits here: CloudFormation deletes what the cancelled resource
+        depends on (its integration) as soon as the Delete answers, so the Create still
+        running must first have recorded, or undone, what it makes. A Create that died is
+        not waited for past the deadline (less a margin for the Delete's own calls).
+        """
+        record = self.read()
+        while record.unfinished_create and deadline.remaining() > SETTLE_MARGIN_SECONDS:
+            time.sleep(SETTLE_POLL_SECONDS)
+            record = self.read()
+        return record
+
     def forget(self, made: Made) -> None:
         """The object is gone (best effort: a Delete must not fail on the table).
 
@@ -230,7 +265,7 @@ class Ledger:
             return
         try:
             self._update("REMOVE #made, create_request", names={"#made": _MADE + made.physical_id})
-            if made.integration_id:
+            if made.integration_id and made.object_id:
                 dynamodb().delete_item(TableName=self.table, Key=_attachment_key(made.object_id))
         except Exception:
             logger.exception("Could not update what this resource made")
@@ -299,16 +334,6 @@ class Ledger:
             TableName=self.table,
             Item={**_attachment_key(attachment_id), "owner": {"S": self.owner}},
         )
-
-    def _add(self, attribute: str, value: str, *, quietly: bool = False) -> None:
-        if self.table is None:
-            return
-        try:
-            self._update(f"ADD {attribute} :v", {":v": {"SS": [value]}})
-        except Exception:
-            if not quietly:
-                raise
-            logger.exception("Could not update this resource's record")
 
     def _get(self, key: Mapping[str, Any]) -> dict[str, Any]:
         """One item, read consistently ({} when there is none)."""

@@ -2,7 +2,9 @@
 
 PhysicalResourceId: ``<integrationId>/<stackOrModuleId>/<attachmentId>`` (the
 Terraform provider's ``<integrationId>/<stackOrModuleId>`` plus the attachment
-ID, which update and detach need), so Update and Delete never guess.
+ID, which update and detach need). It stays when only the integration changes
+on the same stack; the ownership record (:mod:`spacelift_cfn.ownership`) then
+names the attachment that exists, so Update and Delete never guess.
 
 Spacelift tests role assumption when attaching, and a new IAM role takes a
 while to be assumable, so exactly the trust-relationship error is retried with
@@ -123,9 +125,9 @@ def create(client: SpaceliftClient, request: Request) -> Result:
             ledger.forget(made)
             raise CreateCancelled
         return _result(account_name, properties, made)
-    except SpaceliftError as error:
-        if not isinstance(error, OutcomeUnknown):  # else it may have made something: look later
-            ledger.finish_create(request.request_id)
+    except Exception as error:
+        uncertain = isinstance(error, OutcomeUnknown) or not isinstance(error, SpaceliftError)
+        ledger.finish_create(request.request_id, uncertain=uncertain)
         raise
 
 
@@ -182,7 +184,7 @@ def delete(client: SpaceliftClient, request: Request) -> None:
         return
     if not request.physical_resource_id.startswith(CREATE_INCOMPLETE_PREFIX):
         ledger.cancel(request.request_id)
-    for made in ledger.read().made.values():
+    for made in ledger.settled(request.deadline).made.values():
         if made.object_id:
             _detach(client, made.object_id, request.deadline)
         ledger.forget(made)

@@ -152,9 +152,9 @@ def create(client: SpaceliftClient, request: Request) -> Result:
         except (SpaceliftError, DeadlineExceeded) as error:
             _undo(client, request, made, error)
             raise SpaceliftError(f"{error} The integration it created was deleted again.") from error
-    except SpaceliftError as error:
-        if not isinstance(error, OutcomeUnknown):  # else it may have made something: look later
-            ledger.finish_create(request.request_id)
+    except Exception as error:
+        uncertain = isinstance(error, OutcomeUnknown) or not isinstance(error, SpaceliftError)
+        ledger.finish_create(request.request_id, uncertain=uncertain)
         raise
 
 
@@ -189,11 +189,11 @@ def delete(client: SpaceliftClient, request: Request) -> None:
     incomplete = request.physical_resource_id.startswith(CREATE_INCOMPLETE_PREFIX)
     if not incomplete:
         ledger.cancel(request.request_id)
-    record = ledger.read()
+    record = ledger.settled(request.deadline)
     for made in record.made.values():
         _delete(client, request, made.object_id)
         ledger.forget(made)
-    if incomplete or not ledger.enabled or record.unfinished_create:
+    if incomplete or not ledger.enabled or record.may_hold_unrecorded:
         # A Create may have made one without recording it: its owner label tells.
         _delete_own(client, request)
 
