@@ -108,6 +108,12 @@ def function(
     return LocalFunction(responses, environment)
 
 
+@pytest.fixture
+def integration_id(function: LocalFunction) -> str:
+    """An integration the tests attach, made through the provider."""
+    return function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
+
+
 def cold_container() -> None:
     """Forget what a warm container keeps: clients, tokens, account facts."""
     handler._clients.clear()

@@ -66,11 +66,10 @@ def test_an_update_listing_a_deleted_stack_computes_its_external_id(
 
 @pytest.mark.parametrize("style", ["null", "error"])
 def test_a_lost_attach_that_never_applied_attaches_again(
-    function: LocalFunction, emulator: Emulator, style: str
+    function: LocalFunction, emulator: Emulator, integration_id: str, style: str
 ) -> None:
     """The attach's answer is lost (503 to a mutation that is not safe to repeat); the read-back
     finds nothing, as null or as a "not found" error, so the provider attaches again."""
-    integration_id = function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
     emulator.faults.not_found_style = style  # type: ignore[assignment]
     emulator.faults.fail_next(1, status=503, field="awsIntegrationAttach")
     properties = {"IntegrationId": integration_id, "StackId": "my-stack-id"}
@@ -81,7 +80,7 @@ def test_a_lost_attach_that_never_applied_attaches_again(
 
 
 def test_a_trust_error_worded_unauthorized_is_retried_as_a_trust_error(
-    function: LocalFunction, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    function: LocalFunction, emulator: Emulator, integration_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Some wordings of the role-assumption error contain "unauthorized": it must be retried as a
     trust failure, not taken for an expired token."""
@@ -89,7 +88,6 @@ def test_a_trust_error_worded_unauthorized_is_retried_as_a_trust_error(
 
     worded = "unauthorized: " + spacelift_emulator.state.TRUST_ERROR
     monkeypatch.setattr(spacelift_emulator.state, "TRUST_ERROR", worded)
-    integration_id = function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
     emulator.faults.trust_failures(1)
     exchanges = emulator.token_exchanges
     properties = {"IntegrationId": integration_id, "StackId": "my-stack-id"}

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from localcfn import LocalFunction
 from spacelift_emulator import Emulator
 from tests.conftest import ACCOUNT_NAME, ATTACHMENT, EXTERNAL_ID, ROLE_ARN, SPACELIFT_AWS_ACCOUNT, event
-
-
-@pytest.fixture
-def integration_id(function: LocalFunction) -> str:
-    return function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
 
 
 def test_attach_returns_the_attachment(

@@ -472,28 +472,25 @@ def faulted(stack: Stack, logical_id: str, request_type: str) -> Request:
     return request
 
 
+@pytest.mark.parametrize(
+    "delivery",
+    [Delivery(duplicate=True), Delivery(late=True)],
+    ids=["concurrent-duplicate", "late-redelivery"],
+)
 @pytest.mark.parametrize(("operation", "logical_id"), REQUESTS)
-def test_a_concurrent_duplicate_delivery_changes_nothing(
-    make_stack: StackFactory, emulator: Emulator, operation: str, logical_id: str
+def test_a_duplicate_or_late_delivery_changes_nothing(
+    make_stack: StackFactory,
+    emulator: Emulator,
+    operation: str,
+    logical_id: str,
+    delivery: Delivery,
 ) -> None:
     stack = make_stack()
-    status = play(stack, operation, logical_id, Delivery(duplicate=True))
+    status = play(stack, operation, logical_id, delivery)
+    deliveries = ["delivered", "duplicate" if delivery.duplicate else "late"]
 
     assert status == f"{operation.upper()}_COMPLETE", describe(stack)
-    assert faulted(stack, logical_id, operation.capitalize()).deliveries == ["delivered", "duplicate"]
-    assert not stack.conflicts(), describe(stack)
-    assert_matches_spacelift(stack, emulator)
-
-
-@pytest.mark.parametrize(("operation", "logical_id"), REQUESTS)
-def test_a_late_redelivery_changes_nothing(
-    make_stack: StackFactory, emulator: Emulator, operation: str, logical_id: str
-) -> None:
-    stack = make_stack()
-    status = play(stack, operation, logical_id, Delivery(late=True))
-
-    assert status == f"{operation.upper()}_COMPLETE", describe(stack)
-    assert faulted(stack, logical_id, operation.capitalize()).deliveries == ["delivered", "late"]
+    assert faulted(stack, logical_id, operation.capitalize()).deliveries == deliveries
     assert not stack.conflicts(), describe(stack)
     assert_matches_spacelift(stack, emulator)
 

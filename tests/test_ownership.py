@@ -102,12 +102,11 @@ def test_a_duplicate_cancelling_delete_does_not_cancel_the_next_create(
 
 
 def test_a_cancelling_delete_answers_only_once_the_running_create_undid_its_work(
-    function: LocalFunction, emulator: Emulator
+    function: LocalFunction, emulator: Emulator, integration_id: str
 ) -> None:
     """CloudFormation does not wait for a cancelled Create: as soon as the attachment's Delete
     answers, it deletes the integration. So that Delete must answer only after the Create, whose
     attach Spacelift already applied, has undone it; else the integration is "still attached"."""
-    integration_id = function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
     attached = {"IntegrationId": integration_id, "StackId": "my-stack-id"}
     emulator.faults.hang_next(1, seconds=1.5, field="awsIntegrationAttach")
     creating = in_background(function, event("Create", attached, resource_type=ATTACHMENT))

@@ -16,7 +16,8 @@ from spacelift_cfn.responder import Responder
 ROOT = Path(__file__).parent.parent
 #: Pointers a clone cannot follow: this machine's paths, research notes kept outside, issue numbers
 #: of the project's own tracker. Public sources (a repository and its issue) are fine.
-OUTSIDE = re.compile(r"/work/|\.\./shared|reference §|the reference's|\bissue [0-9]|\bissues [0-9]")
+#: (Each word is spelled with a character class, so that this line does not match itself.)
+OUTSIDE = re.compile(r"/w[o]rk/|\.\./sh[a]red|r[e]ference §|the r[e]ference's|\bi[s]sues? [0-9]")
 #: The crhelper version the Responder is tested with (layers/deps/requirements.txt pins it).
 CRHELPER_VERSION = "2.0.12"
 #: crhelper's methods the Responder overrides, with the parameters crhelper calls them with.
@@ -48,7 +49,7 @@ def test_nothing_points_outside_the_repository() -> None:
         found += [
             f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}"
             for number, line in enumerate(text.splitlines(), 1)
-            if OUTSIDE.search(line) and path.name != "test_repository.py"
+            if OUTSIDE.search(line)
         ]
     assert not found, "point inside the repository instead (docs/…):\n" + "\n".join(found)
 

@@ -57,6 +57,11 @@ SETTLE_MARGIN_SECONDS = 15.0
 PENDING_SECONDS = 300
 
 
+def owner_key(stack_id: str, logical_resource_id: str) -> str:
+    """The one identity of a logical resource of a stack, for its record and its owner label."""
+    return hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Made:
     """One object a logical resource made: an integration, or an attachment.
@@ -143,7 +148,7 @@ class Ledger:
     """The record of one logical resource of one stack."""
 
     def __init__(self, stack_id: str, logical_resource_id: str) -> None:
-        self.owner = hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()
+        self.owner = owner_key(stack_id, logical_resource_id)
         self.table = table_name()
 
     @property

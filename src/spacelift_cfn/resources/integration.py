@@ -9,7 +9,6 @@ was deleted behind CloudFormation's back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from spacelift_cfn.errors import (
     PropertyError,
     SpaceliftError,
 )
-from spacelift_cfn.ownership import Ledger, Made
+from spacelift_cfn.ownership import Ledger, Made, owner_key
 from spacelift_cfn.properties import between, each, matches, non_empty, parse, prop
 from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX, data_size
 from spacelift_cfn.resources.external_ids import (
@@ -127,8 +126,7 @@ _DELETE = "mutation AWSIntegrationDelete($id: ID!) { awsIntegrationDelete(id: $i
 
 def owner_label(stack_id: str, logical_resource_id: str) -> str:
     """The label marking the integration made for one logical resource of one stack."""
-    digest = hashlib.sha256(f"{stack_id}|{logical_resource_id}".encode()).hexdigest()[:24]
-    return f"{OWNER_LABEL_PREFIX}{digest}"
+    return f"{OWNER_LABEL_PREFIX}{owner_key(stack_id, logical_resource_id)[:24]}"
 
 
 def create(client: SpaceliftClient, request: Request) -> Result:
@@ -150,7 +148,7 @@ def create(client: SpaceliftClient, request: Request) -> Result:
         try:
             return _result(mutated, properties, spacelift_account, request, strict=True)
         except (SpaceliftError, DeadlineExceeded) as error:
-            _undo(client, request, made, error)
+            _undo(client, request, ledger, made, error)
             raise SpaceliftError(f"{error} The integration it created was deleted again.") from error
     except Exception as error:
         uncertain = isinstance(error, OutcomeUnknown) or not isinstance(error, SpaceliftError)
@@ -212,7 +210,7 @@ def _delete(client: SpaceliftClient, request: Request, integration_id: str) -> N
         raise
 
 
-def _undo(client: SpaceliftClient, request: Request, made: Made, error: Exception) -> None:
+def _undo(client: SpaceliftClient, request: Request, ledger: Ledger, made: Made, error: Exception) -> None:
     """Delete what a failing Create made; if that fails too, answer its ID so that
     CloudFormation's rollback Delete removes it."""
     try:
@@ -222,7 +220,7 @@ def _undo(client: SpaceliftClient, request: Request, made: Made, error: Exceptio
             f"{error} Integration {made.object_id} was created; the stack's rollback deletes it.",
             made.physical_id,
         ) from error
-    Ledger(request.stack_id, request.logical_resource_id).forget(made)
+    ledger.forget(made)
 
 
 def _delete_own(client: SpaceliftClient, request: Request) -> None:
