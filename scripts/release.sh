@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
-# Prepares a release's artefacts locally, without AWS, in dist/spacelift-cfn-<version>/:
+# Prepares a release's artefacts locally, without AWS, in <out>/spacelift-cfn-<version>/
+# (<out> is dist/ unless --out says otherwise):
 #
-#   template.yaml                        the built SAM template, its CodeUri/ContentUri pointing
-#                                        at the two zips beside it (and LICENSE, README.md)
+#   template.yaml                        the built SAM template: CodeUri/ContentUri name the two
+#                                        zips beside it, LicenseUrl/ReadmeUrl the LICENSE and
+#                                        README.md beside it. This is what `sam package` takes.
 #   spacelift-cfn-<version>-function.zip the function (sam build's ProviderFunction)
 #   spacelift-cfn-<version>-layer.zip    the dependencies layer (python/ at the zip's root)
+#   LICENSE, README.md
 #   stacksets/                           examples/stacksets/*.yaml, for organisations
-#   spacelift_cfn_cdk-<version>-*.whl    the CDK construct library (cdk/)
+#   spacelift_cfn_cdk-<version>-*.whl    the CDK construct library (cdk/, make cdk): Python wheel
+#   spacelift-cfn-cdk@<version>.jsii.tgz and npm package
 #   SHA256SUMS
 #
-# Nothing is uploaded. Publishing is a separate, deliberate step with AWS credentials:
-#   sam package --template-file dist/spacelift-cfn-<version>/template.yaml \
-#     --s3-bucket <bucket> --output-template-file packaged.yaml
-# uploads the zips and writes their s3:// locations (sam deploy --template-file packaged.yaml
-# then deploys it); for StackSets, copy the zips and stacksets/provider-stackset.yaml to the
-# artifact buckets as docs/organizations.md describes.
+#   bash scripts/release.sh [--source-code-url URL] [--home-page-url URL] [--author NAME]
+#                           [--out DIR] [--build-dir DIR]
+#
+# The Serverless Application Repository metadata in template.yaml holds only what is true before
+# publishing. The source's public URL and the publisher's name exist at release time, so they are
+# arguments (`make release SOURCE_CODE_URL=... AUTHOR=...`). They are written into the release's
+# template and checked against the repository's published rules (scripts/release.py,
+# docs/releasing.md).
+#
+# Nothing is uploaded. The last line printed is the one command that publishes, with AWS
+# credentials: `sam package` uploads the zips, LICENSE and README.md and writes packaged.yaml
+# with their s3:// URIs, and `sam publish` sends packaged.yaml to the Serverless Application
+# Repository. For StackSets, copy the zips and stacksets/provider-stackset.yaml to the artifact
+# buckets as docs/organizations.md describes.
 #
 # The version is template.yaml's Metadata.AWS::ServerlessRepo::Application.SemanticVersion;
-# CHANGELOG.md must have a "## [<version>]" section and cdk/pyproject.toml the same version.
+# CHANGELOG.md must have a "## [<version>]" section and cdk/package.json the same version.
 # Zips are reproducible: sorted entries, fixed timestamps, so equal builds give equal hashes.
 set -euo pipefail
 
@@ -32,6 +44,25 @@ export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 
 die() { echo "release: $*" >&2; exit 1; }
 
+DIST=dist
+BUILD=.aws-sam/release/build
+SOURCE_CODE_URL=  # the public repository, when there is one (also for the CDK package's metadata)
+METADATA_ARGS=()
+while (($#)); do
+    [[ $# -ge 2 ]] || die "$1 needs a value"
+    case $1 in
+        # An empty value means "not given": the Makefile passes every variable, set or not.
+        --source-code-url | --home-page-url | --author)
+            [[ -z $2 ]] || METADATA_ARGS+=("$1" "$2")
+            [[ $1 != --source-code-url ]] || SOURCE_CODE_URL=$2
+            ;;
+        --out) DIST=$2 ;;
+        --build-dir) BUILD=$2 ;;
+        *) die "unknown argument $1 (see the top of scripts/release.sh)" ;;
+    esac
+    shift 2
+done
+
 [[ -x $PY && -x $VENV_BIN/sam ]] || die ".venv with aws-sam-cli is missing: run 'make venv' first"
 
 VERSION=$("$PY" - <<'EOF'
@@ -43,9 +74,11 @@ EOF
 [[ -f CHANGELOG.md ]] || die "CHANGELOG.md is missing"
 grep -Eq "^## \[${VERSION//./\\.}\]" CHANGELOG.md \
     || die "CHANGELOG.md has no '## [$VERSION]' section: describe the release there first"
+# Before building: a value the repository would refuse fails here, not at publishing time.
+"$PY" scripts/release.py check template.yaml || die "template.yaml's metadata breaks the published rules"
 
 NAME=spacelift-cfn-$VERSION
-OUT=dist/$NAME
+OUT=$DIST/$NAME
 START=$SECONDS
 echo "release: $NAME"
 rm -rf "$OUT"
@@ -53,7 +86,6 @@ mkdir -p "$OUT"
 
 # ----------------------------------------------------------------------------- SAM build
 # A build directory of its own: a concurrent `make build` cannot change what is zipped.
-BUILD=.aws-sam/release/build
 echo "release: sam build --build-dir $BUILD"
 rm -rf "$BUILD"
 "$VENV_BIN/sam" build --build-dir "$BUILD"
@@ -61,74 +93,30 @@ rm -rf "$BUILD"
     || die "sam build did not produce ProviderFunction/ and DependenciesLayer/python/"
 
 # -------------------------------------------------------------------- zips and template
+# The zips, LICENSE and README.md beside a template that names them, with the release-time
+# metadata; refused if the metadata breaks the Serverless Application Repository's rules.
+"$PY" scripts/release.py template "$BUILD" "$OUT" "$NAME" ${METADATA_ARGS[@]+"${METADATA_ARGS[@]}"}
 FUNCTION_ZIP=$NAME-function.zip
 LAYER_ZIP=$NAME-layer.zip
-"$PY" - "$BUILD" "$OUT" "$FUNCTION_ZIP" "$LAYER_ZIP" <<'EOF'
-import os
-import re
-import shutil
-import sys
-import zipfile
-from pathlib import Path
-
-build, out, function_zip, layer_zip = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
-
-
-def zip_dir(source: Path, target: Path) -> None:
-    """A reproducible zip of source's contents: sorted, fixed times, modes kept."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(path.relative_to(source).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
-
-
-zip_dir(build / "ProviderFunction", out / function_zip)
-zip_dir(build / "DependenciesLayer", out / layer_zip)
-
-# sam package uploads a local .zip as it is: point the built template at the zips.
-text = (build / "template.yaml").read_text()
-for key, directory, archive in (
-    ("CodeUri", "ProviderFunction", function_zip),
-    ("ContentUri", "DependenciesLayer", layer_zip),
-):
-    text, count = re.subn(rf"^(\s+{key}:) {directory}\s*$", rf"\1 {archive}", text, flags=re.MULTILINE)
-    if count != 1:
-        sys.exit(f"release: expected one '{key}: {directory}' in the built template, found {count}")
-
-# The Serverless Application Repository metadata names LICENSE and README.md relative to the
-# build directory: ship them in the release directory, so that it stands on its own.
-def beside(match: re.Match[str]) -> str:
-    source = (build / match.group(2)).resolve()
-    if not source.is_file():
-        sys.exit(f"release: {match.group(1).strip()} {match.group(2)} does not exist")
-    shutil.copyfile(source, out / source.name)
-    return f"{match.group(1)} {source.name}"
-
-
-text = re.sub(r"^(\s+(?:LicenseUrl|ReadmeUrl):) (?!s3://|https?://)(\S+)\s*$", beside, text, flags=re.MULTILINE)
-(out / "template.yaml").write_text(text)
-EOF
 
 mkdir -p "$OUT/stacksets"
 cp examples/stacksets/*.yaml "$OUT/stacksets/"
 
-# ----------------------------------------------------------------------- CDK wheel
-if [[ -f cdk/pyproject.toml ]]; then
-    CDK_VERSION=$("$PY" -c 'import tomllib; print(tomllib.load(open("cdk/pyproject.toml", "rb"))["project"]["version"])')
-    [[ $CDK_VERSION == "$VERSION" ]] \
-        || die "cdk/pyproject.toml has version $CDK_VERSION, template.yaml $VERSION: release them together"
-    echo "release: CDK construct library wheel"
-    # Built from a copy: an in-tree build leaves build/ and *.egg-info in cdk/.
-    SCRATCH=$(mktemp -d)
-    trap 'rm -rf "$SCRATCH"' EXIT
-    cp -R cdk/. "$SCRATCH/cdk"
-    rm -rf "$SCRATCH/cdk/build" "$SCRATCH/cdk"/src/*.egg-info
-    "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$OUT" "$SCRATCH/cdk"
-else
-    echo "release: cdk/pyproject.toml not found: no CDK wheel in this release" >&2
-fi
+# ----------------------------------------------------------- CDK construct library
+CDK_VERSION=$("$PY" -c 'import json; print(json.load(open("cdk/package.json"))["version"])')
+[[ $CDK_VERSION == "$VERSION" ]] \
+    || die "cdk/package.json has version $CDK_VERSION, template.yaml $VERSION: release them together"
+# The packages name the source's repository: this release's --source-code-url when given, else
+# what `make cdk` finds (cdk/README.md, "Repository URL"). Compiled and packed in directories of
+# their own (the function and layer `make cdk` built are reused), so the working tree's build keeps
+# its URL and is not rebuilt after a release.
+CDK_BUILD="${BUILD%/}-cdk"
+CDK_MAKE_ARGS=("CDK_BUILD=$CDK_BUILD" "CDK_DIST=$CDK_BUILD/dist")
+[[ -z $SOURCE_CODE_URL ]] || CDK_MAKE_ARGS+=("CDK_REPOSITORY_URL=$SOURCE_CODE_URL")
+echo "release: CDK construct library (make cdk: npm package and Python wheel)"
+make --no-print-directory cdk "${CDK_MAKE_ARGS[@]}"
+cp "$CDK_BUILD/dist/python/spacelift_cfn_cdk-$CDK_VERSION-py3-none-any.whl" \
+    "$CDK_BUILD/dist/js/spacelift-cfn-cdk@$CDK_VERSION.jsii.tgz" "$OUT/"
 
 # ----------------------------------------------------------------------------- summary
 (
@@ -140,11 +128,16 @@ echo "release: $OUT ($((SECONDS - START)) s)"
 (cd "$OUT" && find . -type f | sed 's|^\./||' | LC_ALL=C sort | while read -r file; do
     printf '  %-44s %10s bytes\n' "$file" "$(wc -c < "$file" | tr -d ' ')"
 done)
+if [[ -z $SOURCE_CODE_URL ]]; then
+    echo
+    echo "release: no SOURCE_CODE_URL: the application can be published and shared privately;" >&2
+    echo "         a public one needs the source's public URL (make release SOURCE_CODE_URL=...)." >&2
+fi
 cat <<EOF
 
-Next (with AWS credentials; nothing was uploaded):
-  SAM:       sam package --template-file $OUT/template.yaml --s3-bucket <bucket> \\
-               --output-template-file packaged.yaml && sam deploy --template-file packaged.yaml --guided
-  StackSets: copy $FUNCTION_ZIP, $LAYER_ZIP and stacksets/provider-stackset.yaml to
-             s3://<prefix>-<region>/spacelift-cfn/$VERSION/ (docs/organizations.md)
+StackSets: copy $FUNCTION_ZIP, $LAYER_ZIP and stacksets/provider-stackset.yaml to
+           s3://<prefix>-<region>/spacelift-cfn/$VERSION/ (docs/organizations.md)
+Serverless Application Repository: with AWS credentials, and a bucket that lets
+serverlessrepo.amazonaws.com read it (docs/releasing.md), this one command publishes:
 EOF
+"$PY" scripts/release.py publish-command "$OUT"

@@ -175,6 +175,17 @@ def test_the_function_settings_are_template_yamls(
     assert provider_function["FunctionName"] == sam_function["FunctionName"] == {"Ref": "FunctionName"}
 
 
+def test_the_tracing_is_template_yamls(
+    sam: dict[str, Any],
+    sam_function: dict[str, Any],
+    provider: dict[str, Any],
+    provider_function: dict[str, Any],
+) -> None:
+    # SAM's Tracing property is Lambda's TracingConfig.Mode, from the same parameter and condition.
+    assert provider_function["TracingConfig"] == {"Mode": sam_function["Tracing"]}
+    assert provider["Conditions"]["TracingActive"] == sam["Conditions"]["TracingActive"]
+
+
 def test_the_environment_is_template_yamls(
     sam_function: dict[str, Any], provider_function: dict[str, Any]
 ) -> None:
@@ -227,7 +238,7 @@ def test_the_shared_parameters_have_template_yamls_constraints(
 ) -> None:
     shared = set(sam["Parameters"]) & set(provider["Parameters"])
     assert shared >= {"SpaceliftApiKeyEndpoint", "SpaceliftApiKeyId", "SpaceliftApiKeySecretArn", "LogLevel"}
-    for name in shared - {"FunctionName", "SpaceliftApiKeySecretKmsKeyArn"}:
+    for name in shared - {"FunctionName", "SpaceliftApiKeySecretKmsKeyArn", "ServiceTokenExportName"}:
         for key in ("Type", "Default", "AllowedPattern", "AllowedValues"):
             assert provider["Parameters"][name].get(key) == sam["Parameters"][name].get(key), (name, key)
     # Narrower: the role is named <FunctionName>-<Region> (at most 64 characters).
@@ -240,6 +251,28 @@ def test_the_export_is_named_by_a_parameter_not_the_stack(provider: dict[str, An
     assert export["Value"] == {"Fn::GetAtt": ["ProviderFunction", "Arn"]}
     assert export["Export"]["Name"] == {"Ref": "ServiceTokenExportName"}
     assert provider["Parameters"]["ServiceTokenExportName"]["Default"] == "spacelift-cfn-ServiceToken"
+
+
+def test_the_export_names_agree_with_template_yamls(sam: dict[str, Any], provider: dict[str, Any]) -> None:
+    # Both templates have ServiceTokenExportName. template.yaml's empty default keeps
+    # <stack name>-ServiceToken, which a StackSet instance (StackSet-<name>-<UUID>) cannot use;
+    # with samconfig.toml's stack name it is the StackSet's default, so the docs' one name holds.
+    sam_parameter = sam["Parameters"]["ServiceTokenExportName"]
+    provider_parameter = provider["Parameters"]["ServiceTokenExportName"]
+    assert sam_parameter["Default"] == ""
+    default_name = sam["Outputs"]["ServiceToken"]["Export"]["Name"]["Fn::If"][2]
+    assert (
+        evaluate(default_name, {"AWS::StackName": "spacelift-cfn"}, "eu-west-1")
+        == provider_parameter["Default"]
+    )
+    # Every name the StackSet's pattern allows, template.yaml's allows too (and also the empty one).
+    for name in ("spacelift-cfn-ServiceToken", "team:spacelift-cfn", "x" * 255):
+        assert re.fullmatch(provider_parameter["AllowedPattern"], name)
+        assert re.fullmatch(sam_parameter["AllowedPattern"], name)
+    for name in ("x" * 256, "under_score", "with space"):
+        assert not re.fullmatch(provider_parameter["AllowedPattern"], name)
+        assert not re.fullmatch(sam_parameter["AllowedPattern"], name)
+    assert re.fullmatch(sam_parameter["AllowedPattern"], "")
 
 
 def test_code_comes_from_the_regions_artifact_bucket(provider: dict[str, Any]) -> None:
@@ -264,7 +297,7 @@ def test_each_region_reads_its_replica_of_the_secret_and_key(provider: dict[str,
     statements = of_type(provider, "AWS::IAM::Role")["Properties"]["Policies"][0]["PolicyDocument"][
         "Statement"
     ]
-    by_sid = {statement["Sid"]: statement for statement in statements}
+    by_sid = {statement["Sid"]: statement for statement in statements if "Sid" in statement}  # not Fn::If
     secret = "arn:aws:secretsmanager:us-east-1:111122223333:secret:spacelift/api-key-AbC123"
     env_value = function["Environment"]["Variables"]["SPACELIFT_API_KEY_SECRET_ARN"]
     assert evaluate(env_value, parameters, "us-east-1") == secret

@@ -39,6 +39,8 @@ ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "spacelift-cfn",
     "POWERTOOLS_LOG_LEVEL": {"Ref": "LogLevel"},
     "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+    "POWERTOOLS_METRICS_NAMESPACE": "SpaceliftCfn",
+    "POWERTOOLS_TRACE_DISABLED": {"Fn::If": ["TracingActive", "false", "true"]},
 }
 
 
@@ -323,6 +325,16 @@ def test_environment(function_props: dict[str, Any]) -> None:
     assert function_props["Environment"]["Variables"] == ENVIRONMENT
 
 
+def test_tracing_follows_its_parameter_with_write_access_only_when_on(
+    function_props: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    assert function_props["Tracing"] == {"Ref": "Tracing"}
+    statements = resources["ProviderFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (traces,) = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "TracingActive"]
+    assert traces[1]["Action"] == ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    assert traces[2] == {"Ref": "AWS::NoValue"}
+
+
 def test_async_retries_stop_once_cloudformation_has_given_up(function_props: dict[str, Any]) -> None:
     config = function_props["EventInvokeConfig"]
     # Lambda's retries are kept: a crashed container gets another go...
@@ -402,6 +414,8 @@ def test_role_has_least_privilege(resources: dict[str, Any], function_props: dic
         "dynamodb:UpdateItem": (["IdempotencyTable", "Arn"], None),
         "dynamodb:DeleteItem": (["IdempotencyTable", "Arn"], None),
         "kms:Decrypt": ({"Ref": "SpaceliftApiKeySecretKmsKeyArn"}, "HasSecretKmsKey"),
+        "xray:PutTraceSegments": ("*", "TracingActive"),
+        "xray:PutTelemetryRecords": ("*", "TracingActive"),
     }
     granted: dict[str, tuple[Any, str | None]] = {}
     for statement, condition in _statements(role):
@@ -411,7 +425,11 @@ def test_role_has_least_privilege(resources: dict[str, Any], function_props: dic
         resource_list = _as_list(statement["Resource"])
         assert len(resource_list) == 1, statement
         resource = resource_list[0]
-        assert "*" not in json.dumps(resource), statement
+        if set(_as_list(statement["Action"])) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}:
+            # No resource-level permissions exist for them (Service Authorization Reference, X-Ray).
+            assert (resource, condition) == ("*", "TracingActive"), statement
+        else:
+            assert "*" not in json.dumps(resource), statement
         for action in _as_list(statement["Action"]):
             assert "*" not in action, statement
             assert action not in granted, f"{action} granted twice"
@@ -433,7 +451,21 @@ def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
     token = outputs["ServiceToken"]
     assert _get_att(token["Value"]) == [FUNCTION, "Arn"]
-    assert token["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-ServiceToken"}}
+    # ServiceTokenExportName names the export; left empty, it is <stack name>-ServiceToken as it
+    # always was, so that an existing stack's export (imported by other stacks) stays the same.
+    assert token["Export"] == {
+        "Name": {
+            "Fn::If": [
+                "HasServiceTokenExportName",
+                {"Ref": "ServiceTokenExportName"},
+                {"Fn::Sub": "${AWS::StackName}-ServiceToken"},
+            ]
+        }
+    }
+    assert template["Conditions"]["HasServiceTokenExportName"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ServiceTokenExportName"}, ""]}]
+    }
+    assert template["Parameters"]["ServiceTokenExportName"]["Default"] == ""
     assert outputs["IdempotencyTableName"]["Value"] == {"Ref": "IdempotencyTable"}
     assert outputs["DependenciesLayerArn"]["Value"] == {"Ref": "DependenciesLayer"}
 
@@ -468,6 +500,13 @@ PARAMETER_CASES: list[tuple[str, str, bool]] = [
     ("SpaceliftApiKeySecretKmsKeyArn", "arn:aws:kms:us-east-1:123456789012:alias/x", False),
     ("FunctionName", "spacelift-cfn-provider", True),
     ("FunctionName", "a" * 65, False),
+    ("ServiceTokenExportName", "", True),
+    ("ServiceTokenExportName", "spacelift-cfn-ServiceToken", True),
+    ("ServiceTokenExportName", "team:spacelift-cfn", True),
+    ("ServiceTokenExportName", "a" * 255, True),
+    ("ServiceTokenExportName", "a" * 256, False),
+    ("ServiceTokenExportName", "spacelift_cfn", False),
+    ("ServiceTokenExportName", "spacelift cfn", False),
 ]
 
 
@@ -486,7 +525,10 @@ def test_parameter_defaults(template: dict[str, Any]) -> None:
         "SpaceliftApiKeySecretKmsKeyArn",
         "LogLevel",
         "FunctionName",
+        "ServiceTokenExportName",
+        "Tracing",
     }
+    assert params["Tracing"]["Default"] == "PassThrough"  # X-Ray off unless asked for
     assert params["FunctionName"]["Default"] == "spacelift-cfn-provider"
     assert params["LogLevel"]["Default"] == "INFO"
     # Valid both for Lambda's ApplicationLogLevel and for Python's logging.
@@ -499,17 +541,19 @@ def test_parameter_defaults(template: dict[str, Any]) -> None:
 
 
 def test_serverless_repo_metadata(template: dict[str, Any]) -> None:
+    # Against the Serverless Application Repository's published rules: tests/test_release.py.
+    from scripts.release import metadata_problems
+
     app = template["Metadata"]["AWS::ServerlessRepo::Application"]
+    assert metadata_problems(app, base=ROOT) == []
     assert app["Name"] == "spacelift-cfn"
-    assert app["Author"] == "spacelift-cfn maintainers"
+    assert app["Author"] == "spacelift-cfn-maintainers"
     assert app["SpdxLicenseId"] == "Apache-2.0"
     assert app["SemanticVersion"] == "0.1.0"
-    assert app["SourceCodeUrl"] == "https://github.com/spacelift-cfn/spacelift-cfn"
-    assert app["HomePageUrl"] == app["SourceCodeUrl"]
-    assert 0 < len(app["Description"]) <= 256
-    assert 0 < len(app["Labels"]) <= 10
+    # Values that exist only at release time are make release's arguments, never invented here.
+    assert "SourceCodeUrl" not in app
+    assert "HomePageUrl" not in app
     # sam package uploads these two files: they must exist.
-    assert (ROOT / app["LicenseUrl"]).is_file()
     assert "Apache License" in (ROOT / app["LicenseUrl"]).read_text()
     assert (ROOT / app["ReadmeUrl"]).is_file()
 
