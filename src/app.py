@@ -30,10 +30,24 @@ def handler(event: Any, context: Any) -> None:
     if _provider is not None:
         _provider(event, context)
         return
-    _answer_import_failure(event)
+    _answer_import_failure(event, context)
 
 
-def _answer_import_failure(event: Any) -> None:
+def _where_to_look(context: Any) -> str:
+    """spacelift_cfn.observability.where_to_look, which this fallback cannot import."""
+    group, stream, request_id = (
+        str(getattr(context, name, "") or "")[:512]
+        for name in ("log_group_name", "log_stream_name", "aws_request_id")
+    )
+    if not (group or stream or request_id):
+        return ""
+    return (
+        f" See the details in CloudWatch Logs: log group {group or '?'}, stream {stream or '?'}, "
+        f"Lambda request ID {request_id or '?'}."
+    )
+
+
+def _answer_import_failure(event: Any, context: Any) -> None:
     logging.getLogger(__name__).error("The provider failed to import: %r", _import_error)
     if not isinstance(event, dict) or not str(event.get("ResponseURL", "")).startswith("http"):
         return
@@ -48,7 +62,7 @@ def _answer_import_failure(event: Any) -> None:
             "Reason": ""
             if made_nothing
             else f"The provider function could not start ({type(_import_error).__name__}); "
-            "check its layer and its logs.",
+            "check its layer and its logs." + _where_to_look(context),
             "PhysicalResourceId": physical_id,
             "StackId": str(event.get("StackId", "")),
             "RequestId": str(event.get("RequestId", "")),

@@ -34,6 +34,7 @@ FIGURES = (
     "Cold start: floor",
     "Cold start CPU",
     "Cold start with IDEMPOTENCY_TABLE",
+    "Cold start with Tracing Active (X-Ray)",
     "Cold start: floor + the table's 4 DynamoDB calls",
     "Floor and provider send the same GraphQL requests",
     "Shipped modules imported without bytecode",
@@ -97,6 +98,7 @@ def test_round_trips_are_as_targeted(quick_run: tuple[str, dict[str, Any]]) -> N
     assert set(counts["cold_requests"]) == {3}
     assert set(counts["cold_token_exchanges"]) == {1}
     assert set(counts["cold_requests_with_table"]) == {3}
+    assert set(counts["cold_requests_traced"]) == {3}
     assert counts["warm_first_requests"] == 3
     assert counts["warm_first_token_exchanges"] == 1
     # A warm container: one request per Create (whatever the number of external IDs),

@@ -19,16 +19,6 @@ from tests.conftest import API_KEY_SECRET, ATTACHMENT, ROLE_ARN, event
 
 
 @pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    """What the provider's Powertools Logger writes (its JSON lines)."""
-    buffer = io.StringIO()
-    stream_handler = handler.logger.registered_handler
-    original = stream_handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield buffer
-    stream_handler.setStream(original)  # type: ignore[attr-defined]
-
-
-@pytest.fixture
 def debug_logging() -> Iterator[None]:
     root = logging.getLogger()
     levels = root.level, handler.logger.log_level
@@ -103,3 +93,4 @@ def test_every_log_line_carries_the_request_keys(function: LocalFunction, json_l
     assert lines
     for line in lines:
         assert {"stack_id", "logical_resource_id", "request_type", "request_id"} <= line.keys()
+        assert {"cold_start", "function_request_id"} <= line.keys()  # the Lambda context

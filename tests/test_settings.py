@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from localcfn import LocalFunction
-from spacelift_cfn import handler
+from spacelift_cfn import errors, handler
 from spacelift_cfn.errors import ConfigurationError
 from spacelift_cfn.settings import Settings, graphql_url
 from spacelift_emulator import Emulator
@@ -155,5 +155,5 @@ def test_tls_certificates_are_verified(function: LocalFunction, emulator: Emulat
         server.shutdown()
 
     assert response.status == "FAILED"
-    assert "TLS certificate" in response.reason
+    assert response.reason.startswith(errors.ENDPOINT_TLS.reason())
     assert emulator.integrations == {}

@@ -9,7 +9,9 @@ the machine hit both alike; the ratio of their medians is the figure.
 
 The provider runs twice per round: without a table (no
 ``IDEMPOTENCY_TABLE``), and as deployed, with the idempotency table in moto,
-against a floor that makes the same DynamoDB calls. The Spacelift requests of
+against a floor that makes the same DynamoDB calls; and once more as deployed with
+the template's ``Tracing: Active`` (X-Ray segments sent to a UDP sink), which
+prices tracing against the same run without it. The Spacelift requests of
 every run are counted at the emulator; the first round's are compared with the
 floor's to prove both did the same work.
 """
@@ -48,15 +50,18 @@ class ColdResults:
     floor: list[ColdRun] = field(default_factory=list)
     provider_table: list[ColdRun] = field(default_factory=list)
     floor_table: list[ColdRun] = field(default_factory=list)
+    provider_traced: list[ColdRun] = field(default_factory=list)
     same_requests: bool = False
 
 
-def _run(services: Services, layout: LambdaLayout, *, floor: bool, table: bool) -> ColdRun:
+def _run(
+    services: Services, layout: LambdaLayout, *, floor: bool, table: bool, traced: bool = False
+) -> ColdRun:
     services.reset_spacelift()
     event = create_integration(services.responses, "bench-cold", COLD_STACKS)
     script = BENCH_DIR / ("floor.py" if floor else "container.py")
     args = ("--table",) if floor and table else ()
-    exited = run_once(layout, script, services.environment(table=table), event, *args)
+    exited = run_once(layout, script, services.environment(table=table, traced=traced), event, *args)
     answers = services.responses.for_request(event["RequestId"])
     if len(answers) != 1 or answers[0].status != "SUCCESS":
         reasons = [answer.reason for answer in answers]
@@ -81,13 +86,15 @@ def _run(services: Services, layout: LambdaLayout, *, floor: bool, table: bool) 
 
 
 def measure(services: Services, layout: LambdaLayout, runs: int) -> ColdResults:
-    """``runs`` rounds of provider, floor, provider with table, floor with table; plus one discarded."""
+    """``runs`` rounds of provider, floor, provider with table, floor with table, provider with
+    table and tracing; plus one discarded."""
     results = ColdResults()
     for round_number in range(runs + 1):
         provider = _run(services, layout, floor=False, table=False)
         floor = _run(services, layout, floor=True, table=False)
         provider_table = _run(services, layout, floor=False, table=True)
         floor_table = _run(services, layout, floor=True, table=True)
+        provider_traced = _run(services, layout, floor=False, table=True, traced=True)
         if round_number == 0:  # warms the page cache and moto; checks the floor does the same work
             results.same_requests = provider.operations == floor.operations
             continue
@@ -95,4 +102,5 @@ def measure(services: Services, layout: LambdaLayout, runs: int) -> ColdResults:
         results.floor.append(floor)
         results.provider_table.append(provider_table)
         results.floor_table.append(floor_table)
+        results.provider_traced.append(provider_traced)
     return results

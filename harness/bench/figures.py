@@ -104,7 +104,8 @@ def cold_rows(cold: ColdResults) -> list[Row]:
     ratio = paired_ratio(cold.provider, cold.floor)
     floor_cpu = median([run.cpu for run in cold.floor])
     provider_cpu = median([run.cpu for run in cold.provider])
-    compiled = sorted({name for run in cold.provider + cold.provider_table for name in run.from_source})
+    traced = cold.provider + cold.provider_table + cold.provider_traced
+    compiled = sorted({name for run in traced for name in run.from_source})
     return [
         timed(
             "Cold start: provider, first Create (fresh process)",
@@ -135,6 +136,13 @@ def cold_rows(cold: ColdResults) -> list[Row]:
             ratio=f"{paired_ratio(cold.provider_table, cold.floor):.2f}x floor; "
             f"{paired_ratio(cold.provider_table, cold.floor_table):.2f}x floor+table (paired)",
             requests=str(_one({run.requests for run in cold.provider_table})),
+        ),
+        timed(
+            "Cold start with Tracing Active (X-Ray), with the table",
+            _walls(cold.provider_traced),
+            ratio=f"{paired_ratio(cold.provider_traced, cold.provider_table):.2f}x the same without tracing "
+            f"(paired); {paired_ratio(cold.provider_traced, cold.floor):.2f}x floor",
+            requests=str(_one({run.requests for run in cold.provider_traced})),
         ),
         timed(
             "Cold start: floor + the table's 4 DynamoDB calls",
@@ -271,6 +279,7 @@ def summary(figures: Figures) -> dict[str, Any]:
         "cold_requests": [run.requests for run in figures.cold.provider],
         "cold_token_exchanges": [run.token_exchanges for run in figures.cold.provider],
         "cold_requests_with_table": [run.requests for run in figures.cold.provider_table],
+        "cold_requests_traced": [run.requests for run in figures.cold.provider_traced],
         "floor_requests": [run.requests for run in figures.cold.floor],
         "same_requests": figures.cold.same_requests,
         "compiled_from_source": sorted({n for run in figures.cold.provider for n in run.from_source}),

@@ -3,7 +3,9 @@
 * AWS is moto's server, run as its own process (so its CPU never counts against
   the child being measured), holding the API key secret and the idempotency table;
 * Spacelift is :class:`spacelift_emulator.Emulator`, in a thread of the benchmark;
-* CloudFormation's presigned ResponseURL is :class:`localcfn.ResponseServer`.
+* CloudFormation's presigned ResponseURL is :class:`localcfn.ResponseServer`;
+* the X-Ray daemon, for the runs with tracing on, is a UDP socket that receives and
+  drops the segment documents, as the daemon in a Lambda container would take them.
 
 :meth:`Services.environment` is the function's environment as the template sets
 it (endpoint, key ID, secret ARN, optionally ``IDEMPOTENCY_TABLE``), plus the AWS
@@ -15,6 +17,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -48,6 +51,15 @@ LAMBDA_VARIABLES = {
 }
 
 
+def _drain(daemon: socket.socket) -> None:
+    """Receive and drop UDP datagrams until the socket is closed."""
+    try:
+        while True:
+            daemon.recv(65536)
+    except OSError:
+        return
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -65,6 +77,7 @@ class Services:
     )
     responses: ResponseServer = field(default_factory=ResponseServer)
     _moto: subprocess.Popen[bytes] | None = None
+    _xray_daemon: socket.socket | None = None
 
     def __enter__(self) -> Self:
         port = free_port()
@@ -78,6 +91,9 @@ class Services:
             self._seed_aws()
             self.emulator.start()
             self.responses.start()
+            self._xray_daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._xray_daemon.bind(("127.0.0.1", 0))
+            threading.Thread(target=_drain, args=(self._xray_daemon,), daemon=True).start()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -88,6 +104,8 @@ class Services:
     ) -> None:
         self.responses.stop()
         self.emulator.stop()
+        if self._xray_daemon is not None:
+            self._xray_daemon.close()
         if self._moto is not None:
             self._moto.terminate()
             self._moto.wait(timeout=10)
@@ -118,8 +136,11 @@ class Services:
             BillingMode="PAY_PER_REQUEST",
         )
 
-    def environment(self, *, table: bool = False, log_level: str = "INFO") -> dict[str, str]:
-        """The function's environment; with ``table`` the idempotency table as in production."""
+    def environment(
+        self, *, table: bool = False, log_level: str = "INFO", traced: bool = False
+    ) -> dict[str, str]:
+        """The function's environment; with ``table`` the idempotency table as in production,
+        with ``traced`` what the template's ``Tracing: Active`` sets (and Lambda adds)."""
         environment = {
             **LAMBDA_VARIABLES,
             **AWS_CREDENTIALS,
@@ -130,9 +151,19 @@ class Services:
             "POWERTOOLS_SERVICE_NAME": "spacelift-cfn",
             "POWERTOOLS_LOG_LEVEL": log_level,
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_METRICS_NAMESPACE": "SpaceliftCfn",
+            "POWERTOOLS_TRACE_DISABLED": "false" if traced else "true",
         }
         if table:
             environment["IDEMPOTENCY_TABLE"] = TABLE
+        if traced and self._xray_daemon is not None:
+            host, port = self._xray_daemon.getsockname()
+            environment |= {
+                "LAMBDA_TASK_ROOT": "/var/task",  # Powertools traces only inside Lambda
+                "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
+                "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+                "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+            }
         return environment
 
     def reset_spacelift(self) -> None:

@@ -65,9 +65,17 @@ client that passes here also copes with the alternative:
 - Throttling: 429s carry `Retry-After` by default (`throttle_next(retry_after=None)` omits
   it, for clients that must back off without a hint).
 - `includeLegacy` changes nothing: legacy (per-stack) integrations are not served.
+- API key roles: a key is admin of every space unless `add_api_key(..., admin_of=[...])` limits
+  it; a mutation changing a space the key does not administer (directly or through a parent) is
+  answered `unauthorized`, the error the reference gives for under-privileged tokens. Reads are
+  not restricted.
+- Accounts without AWS integrations (`disable_aws_integrations()`): `awsIntegrationsEnabled`
+  answers false; how the other AWS integration fields refuse is not public, so the style is
+  an option: an error `AWS integrations are not enabled for this account` (an assumed text) or
+  `unauthorized`.
 """
 
-from .emulator import DEFAULT_AWS_ACCOUNT_ID, Emulator, trusted
+from .emulator import DEFAULT_AWS_ACCOUNT_ID, INTEGRATIONS_DISABLED_ERROR, DisabledStyle, Emulator, trusted
 from .faults import CannedResponse, Faults
 from .recording import RequestRecord
 from .state import (
@@ -82,10 +90,12 @@ from .state import (
 
 __all__ = [
     "DEFAULT_AWS_ACCOUNT_ID",
+    "INTEGRATIONS_DISABLED_ERROR",
     "READ_WRITE_ERROR",
     "TRUST_ERROR",
     "Attachment",
     "CannedResponse",
+    "DisabledStyle",
     "Emulator",
     "ExternalId",
     "Faults",

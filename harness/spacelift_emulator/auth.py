@@ -42,14 +42,26 @@ class Tokens:
         self._lifetime = lifetime
         self._clock = clock
         self._keys: dict[str, str] = {}
+        #: The spaces each key is admin of; a key not listed here is admin of root (everything).
+        self._admin_spaces: dict[str, frozenset[str]] = {}
         self._issued: dict[str, _Issued] = {}
         self._epoch = 0
         self._exchanges = 0
         self._lock = threading.Lock()
 
-    def add_key(self, key_id: str, secret: str) -> None:
+    def add_key(self, key_id: str, secret: str, admin_spaces: frozenset[str] | None = None) -> None:
+        """Register a key; `admin_spaces` limits its admin role to those spaces (and below)."""
         with self._lock:
             self._keys[key_id] = secret
+            if admin_spaces is None:
+                self._admin_spaces.pop(key_id, None)
+            else:
+                self._admin_spaces[key_id] = admin_spaces
+
+    def admin_spaces(self, key_id: str) -> frozenset[str] | None:
+        """The spaces `key_id` administers, None when it administers every space."""
+        with self._lock:
+            return self._admin_spaces.get(key_id)
 
     def key_ids(self) -> list[str]:
         with self._lock:

@@ -45,6 +45,9 @@ class Context:
     trust: TrustCheck
     identity: str | None
     audience: str
+    #: The error every AWS integration field answers when the account has them disabled
+    #: (None: enabled).
+    integrations_refusal: str | None = None
 
 
 Info = GraphQLResolveInfo[Context]
@@ -103,9 +106,50 @@ def _authenticated(resolver: Callable[..., Any]) -> Resolver:
         context = info.context
         if context.identity is None:
             raise ApiError("unauthorized")
+        if context.integrations_refusal is not None and info.field_name in _AWS_INTEGRATION_FIELDS:
+            raise ApiError(context.integrations_refusal)
         return resolver(context, source, **args)
 
     return wrapper
+
+
+#: The root fields an account without AWS integrations refuses (`awsIntegrationsEnabled`, which
+#: answers false then, is not one of them).
+_AWS_INTEGRATION_FIELDS = frozenset(
+    {
+        "awsIntegration",
+        "awsIntegrationByName",
+        "awsIntegrations",
+        "attachableAwsIntegrationsInSpace",
+        "awsIntegrationCreate",
+        "awsIntegrationUpdate",
+        "awsIntegrationDelete",
+        "awsIntegrationAttach",
+        "awsIntegrationAttachmentUpdate",
+        "awsIntegrationDetach",
+    }
+)
+
+
+def _require_admin(context: Context, *spaces: str) -> None:
+    """A mutation needs the key to be admin of each space it changes (or of a space above it);
+    otherwise the API answers `unauthorized`, as it does for an under-privileged token."""
+    administered = context.tokens.admin_spaces(cast(str, context.identity))
+    if administered is None:
+        return
+    for space in spaces:
+        if administered.isdisjoint(context.state.lineage(space)):
+            raise ApiError("unauthorized")
+
+
+def _space_of(context: Context, integration_id: str) -> tuple[str, ...]:
+    integration = context.state.integration(integration_id)
+    return () if integration is None else (integration.space,)
+
+
+def _space_of_attachment(context: Context, attachment_id: str) -> tuple[str, ...]:
+    attachment = context.state.attachments().get(attachment_id)
+    return () if attachment is None else _space_of(context, attachment.integration_id)
 
 
 def _absent(context: Context, message: str) -> None:
@@ -163,7 +207,7 @@ def _aws_integrations(context: Context, _: None, includeLegacy: bool | None = No
 
 @_authenticated
 def _aws_integrations_enabled(context: Context, _: None) -> bool:
-    return True
+    return context.integrations_refusal is None
 
 
 @_authenticated
@@ -236,31 +280,39 @@ def _api_key_user(_: None, info: Info, id: str, secret: str) -> Grant | None:
 
 @_authenticated
 def _create(context: Context, _: None, **args: Any) -> Integration:
-    return context.state.create_integration(_settings(args))
+    settings = _settings(args)
+    _require_admin(context, settings.space)
+    return context.state.create_integration(settings)
 
 
 @_authenticated
 def _update(context: Context, _: None, id: str, **args: Any) -> Integration:
-    return context.state.update_integration(id, _settings(args))
+    settings = _settings(args)
+    _require_admin(context, settings.space, *_space_of(context, id))
+    return context.state.update_integration(id, settings)
 
 
 @_authenticated
 def _delete(context: Context, _: None, id: str) -> Integration:
+    _require_admin(context, *_space_of(context, id))
     return context.state.delete_integration(id)
 
 
 @_authenticated
 def _attach(context: Context, _: None, id: str, stack: str, read: bool, write: bool) -> Attachment:
+    _require_admin(context, *_space_of(context, id))
     return context.state.attach(id, stack, read, write, context.trust)
 
 
 @_authenticated
 def _attachment_update(context: Context, _: None, id: str, read: bool, write: bool) -> Attachment:
+    _require_admin(context, *_space_of_attachment(context, id))
     return context.state.update_attachment(id, read, write, context.trust)
 
 
 @_authenticated
 def _detach(context: Context, _: None, id: str) -> Attachment:
+    _require_admin(context, *_space_of_attachment(context, id))
     return context.state.detach(id)
 
 

@@ -356,6 +356,17 @@ class State:
         if not trust(integration, project_id, self._external_id(integration.id, project_id, write)):
             raise ApiError(TRUST_ERROR)
 
+    def lineage(self, space_id: str) -> list[str]:
+        """`space_id` and its ancestors up to root (whatever their entity inheritance): a role
+        bound on a space also applies below it."""
+        lineage: list[str] = []
+        current: str | None = space_id
+        with self._lock:
+            while current is not None and current in self._spaces:
+                lineage.append(current)
+                current = self._spaces[current].parent
+        return lineage
+
     def _sees(self, space_id: str, target: str) -> bool:
         """Whether objects in space `target` are visible from `space_id` (same or inherited)."""
         current: str | None = space_id

@@ -8,11 +8,10 @@ Nothing below this module knows about events or responses.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 
-from aws_lambda_powertools import Logger
-
-from spacelift_cfn import exactly_once
+from spacelift_cfn import exactly_once, observability
 from spacelift_cfn.deadline import Deadline, LambdaContextLike
 from spacelift_cfn.errors import (
     AppliedFailure,
@@ -23,13 +22,13 @@ from spacelift_cfn.errors import (
     UserFacingError,
 )
 from spacelift_cfn.protocol import FAILED, SUCCESS, Envelope, Outcome, create_failed_id, is_failed_create_id
-from spacelift_cfn.resources import attachment, external_id, integration
+from spacelift_cfn.resources import attachment, external_id, integration, lookup
 from spacelift_cfn.resources.interface import Request, ResourceHandler
 from spacelift_cfn.responder import Responder
 from spacelift_cfn.settings import Settings
 from spacelift_cfn.spacelift import SpaceliftClient
 
-logger = Logger(service="spacelift-cfn")
+logger = observability.logger
 # At DEBUG these log request lines and bodies: the presigned ResponseURL's signature and the
 # secret read from Secrets Manager. crhelper's boto_level did the same.
 for _library in ("botocore", "boto3", "urllib3"):
@@ -39,20 +38,28 @@ RESOURCE_TYPES: Mapping[str, ResourceHandler] = {
     integration.RESOURCE_TYPE: integration,
     attachment.RESOURCE_TYPE: attachment,
     external_id.RESOURCE_TYPE: external_id,
+    lookup.RESOURCE_TYPE: lookup,
 }
 _LOG_KEYS = ("stack_id", "request_id", "logical_resource_id", "request_type", "resource_type")
 
 _clients: dict[Settings, SpaceliftClient] = {}
 
 
+@observability.traced
+# cold_start, function_request_id, ... on every line; never the event (its ResponseURL is a
+# presigned URL), whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 def lambda_handler(event: object, context: LambdaContextLike) -> None:
     """The function's entry point (through ``app.handler``)."""
+    started = time.monotonic()
     envelope = Envelope.from_event(event)
     _log_context(envelope)
     if not envelope.response_url.startswith(("https://", "http://")):
         logger.error("Rejected an event without a usable ResponseURL; it cannot be answered")
+        _flush_metrics(envelope, "Unanswerable", started)
         return
     work_deadline, put_deadline = Deadline.for_work(context)
+    where = observability.where_to_look(context)
     names = sorted(str(name)[:64] for name in envelope.properties)[:30]
     logger.info("Received request", extra={"property_names": names})
     client: SpaceliftClient | None = None
@@ -60,12 +67,13 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
     def work() -> Outcome:
         nonlocal client
         outcome, client = outcome_of(envelope, work_deadline)
-        return outcome
+        return outcome.pointing_to(where)  # before it is stored: replays point to these logs
 
     try:
-        outcome = _exactly_once(envelope, context, work)
+        outcome = _exactly_once(envelope, context, work).pointing_to(where)
     except DuplicateInProgress:
         logger.warning("Another delivery of this event is running and will answer; this one stays silent")
+        _flush_metrics(envelope, "Duplicate", started)
         return
     responder = Responder(put_deadline, lambda: client.secrets() if client else ())
     responder.answer(envelope.crhelper_event(), context, outcome)
@@ -75,6 +83,17 @@ def lambda_handler(event: object, context: LambdaContextLike) -> None:
         "sent": responder.sent,
     }
     logger.info("Answered", extra=extra)
+    _flush_metrics(envelope, outcome.status, started)
+
+
+def _flush_metrics(envelope: Envelope, outcome: str, started: float) -> None:
+    duration_ms = (time.monotonic() - started) * 1000
+    # Only the types served become a dimension: an event's own text would make a metric per typo.
+    resource_type = envelope.resource_type if envelope.resource_type in RESOURCE_TYPES else "Other"
+    try:
+        observability.flush(resource_type, outcome, duration_ms)
+    except Exception:  # metrics must never change the answer
+        logger.exception("Could not emit the metrics")
 
 
 def _exactly_once(envelope: Envelope, context: LambdaContextLike, work: Callable[[], Outcome]) -> Outcome:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SUCCESS = "SUCCESS"
@@ -28,6 +28,10 @@ class Outcome:
     physical_resource_id: str
     reason: str = ""
     data: dict[str, str] = field(default_factory=dict)
+    #: Where the details are (log group, stream, Lambda request ID), appended to a FAILED
+    #: reason and never cut. Stored with the outcome: a replayed answer points to the logs of
+    #: the delivery that did the work.
+    where: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +39,7 @@ class Outcome:
             "physical_resource_id": self.physical_resource_id,
             "reason": self.reason,
             "data": self.data,
+            "where": self.where,
         }
 
     @classmethod
@@ -44,7 +49,14 @@ class Outcome:
             str(stored["physical_resource_id"]),
             str(stored.get("reason", "")),
             dict(stored.get("data") or {}),
+            str(stored.get("where", "")),
         )
+
+    def pointing_to(self, where: str) -> Outcome:
+        """This outcome, its FAILED reason pointing to ``where`` unless it points somewhere already."""
+        if self.status != FAILED or self.where or not where:
+            return self
+        return replace(self, where=where)
 
 
 def response_body(
@@ -54,8 +66,11 @@ def response_body(
     logical_resource_id: str,
     secrets: Iterable[str] = (),
 ) -> bytes:
-    """The PUT body: reason redacted and shortened from the tail, never over 4096 bytes."""
-    reason = _short(redact(outcome.reason, secrets))
+    """The PUT body, never over 4096 bytes: the reason redacted, its head's start and its tail
+    (``outcome.where``) kept whole, the end of the head shortened when it must be."""
+    tail = outcome.where if outcome.status == FAILED else ""
+    head = redact(outcome.reason, secrets)
+    reason = _joined(head, tail, MAX_REASON_CHARS)
     body: dict[str, Any] = {
         "Status": outcome.status,
         "Reason": reason,
@@ -69,15 +84,30 @@ def response_body(
     encoded = json.dumps(body, ensure_ascii=False).encode()
     if len(encoded) > MAX_BODY_BYTES:
         body["Status"], body["Data"] = FAILED, {}
-        body["Reason"] = (
+        head = (
             f"The attributes of this resource ({data_size(outcome.data)} bytes) do not fit "
             "CloudFormation's 4096-byte response; ask for fewer external IDs."
         )
+        tail = outcome.where
+        body["Reason"] = _joined(head, tail, MAX_REASON_CHARS)
         encoded = json.dumps(body, ensure_ascii=False).encode()
-    while len(encoded) > MAX_BODY_BYTES and len(body["Reason"]) > 20:
-        body["Reason"] = _short(body["Reason"], len(body["Reason"]) // 2)
+    limit = len(head)
+    while len(encoded) > MAX_BODY_BYTES and limit > 20:
+        limit //= 2
+        body["Reason"] = _joined(_short(head, limit), tail, MAX_REASON_CHARS)
         encoded = json.dumps(body, ensure_ascii=False).encode()
     return encoded
+
+
+def _joined(head: str, tail: str, limit: int) -> str:
+    """``head`` then ``tail``; the head shortened from its end so the whole fits ``limit``
+    characters, but never below a useful start (the tail is never cut)."""
+    if not tail:
+        return _short(head, limit)
+    if not head:
+        return tail
+    room = max(limit - len(tail) - 1, min(len(head), 120))
+    return f"{_short(head, room)} {tail}"
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

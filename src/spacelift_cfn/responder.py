@@ -128,6 +128,7 @@ class Responder(CfnResource):
             physical_id or create_failed_id(self.LogicalResourceId),
             reason if status else str(self.Reason),
             {} if status == FAILED else self.Data,
+            self._outcome.where,  # where the details are: kept whole at the reason's end
         )
         if outcome.status not in (SUCCESS, FAILED):  # pragma: no cover - defensive
             outcome = Outcome(FAILED, outcome.physical_resource_id, "internal error: bad status")

@@ -14,7 +14,16 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from spacelift_cfn.errors import ConfigurationError
+from spacelift_cfn.errors import (
+    SECRET_ACCESS_DENIED,
+    SECRET_DECRYPTION_FAILURE,
+    SECRET_EMPTY,
+    SECRET_KMS_DENIED,
+    SECRET_NOT_FOUND,
+    SECRET_SCHEDULED_FOR_DELETION,
+    SECRET_UNREADABLE,
+    ConfigurationError,
+)
 
 ENDPOINT = "SPACELIFT_API_KEY_ENDPOINT"
 KEY_ID = "SPACELIFT_API_KEY_ID"
@@ -52,10 +61,45 @@ class Settings:
         """The API key secret: from the environment, else Secrets Manager (cached)."""
         if self.api_key_secret:
             return self.api_key_secret
-        value = secrets_provider().get(self.api_key_secret_arn or "", max_age=SECRET_MAX_AGE_SECONDS)
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        try:
+            value = secrets_provider().get(self.api_key_secret_arn or "", max_age=SECRET_MAX_AGE_SECONDS)
+        except GetParameterError as error:
+            reason = secret_error_reason(error.__cause__ or error.__context__)
+            if reason is None:
+                raise
+            raise ConfigurationError(reason) from error
         if not isinstance(value, str) or not value.strip():
-            raise ConfigurationError(f"The secret named by {SECRET_ARN} is empty or not a string.")
+            raise ConfigurationError(SECRET_EMPTY.reason())
         return value.strip()
+
+
+def secret_error_reason(cause: BaseException | None) -> str | None:
+    """The Reason for Secrets Manager's refusal ``cause`` (a botocore ClientError), or None.
+
+    Powertools wraps every failure of ``get`` in GetParameterError, with the original as its
+    context: only an AWS error response (the codes GetSecretValue documents) is translated;
+    anything else (a network failure, a bug) stays an internal error.
+    """
+    response = getattr(cause, "response", None)
+    if not isinstance(response, dict):
+        return None
+    error = response.get("Error") or {}
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    if not code:
+        return None
+    if code == "ResourceNotFoundException":
+        return SECRET_NOT_FOUND.reason()
+    if code == "AccessDeniedException" and "kms" in message.lower():
+        return SECRET_KMS_DENIED.reason()
+    if code == "AccessDeniedException":
+        return SECRET_ACCESS_DENIED.reason()
+    if code == "DecryptionFailure":
+        return SECRET_DECRYPTION_FAILURE.reason()
+    if code == "InvalidRequestException" and "delet" in message.lower():
+        return SECRET_SCHEDULED_FOR_DELETION.reason()
+    return SECRET_UNREADABLE.reason(code=code[:60])
 
 
 @cache
