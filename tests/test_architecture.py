@@ -102,7 +102,7 @@ def test_every_document_declares_exactly_the_variables_it_sends() -> None:
     from graphql import parse
 
     from spacelift_cfn.properties import parse as parse_properties
-    from spacelift_cfn.resources import attachment, external_id, integration
+    from spacelift_cfn.resources import attachment, external_id, integration, lookup
     from spacelift_cfn.resources.external_ids import external_id_selections
     from spacelift_cfn.spacelift import arguments, document
 
@@ -117,6 +117,9 @@ def test_every_document_declares_exactly_the_variables_it_sends() -> None:
         {"Name": "n", "RoleArn": "arn:aws:iam::123456789012:role/r", "ExternalIdsFor": [{"StackId": "a"}]},
     )
     settings = integration._settings(listed, "spacelift-cfn:owner")
+    looked_up = parse_properties(
+        lookup.LookupProperties, {"Name": "n", "ExternalIdsFor": [{"ModuleId": "m"}]}
+    )
     targets, selections = external_id_selections(listed.external_ids_for)
 
     documents = [
@@ -125,6 +128,8 @@ def test_every_document_declares_exactly_the_variables_it_sends() -> None:
         attachment._detach_document("01HAAAAAAAAAAAAAAAAAAAAAAA"),
         attachment._read_document(attached),
         external_id._read_document(read),
+        lookup._lookup_document(looked_up),
+        lookup._by_id_document("01HAAAAAAAAAAAAAAAAAAAAAAA", looked_up),
         document("mutation", [*settings, *targets], f"x({arguments(settings)}) {{ id {selections} }}"),
     ]
     for text, variables in documents:

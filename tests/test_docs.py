@@ -1,8 +1,9 @@
 """The reference pages in docs/ agree with the code.
 
 * The property table of each resource type is exactly what ``markdown_table``
-  renders from the declaration, so a property cannot be accepted but
-  undocumented, or documented but refused.
+  renders from the declaration (type, required, default, "Update requires"), and
+  the page is what ``scripts/reference_tables.py`` writes, so a property cannot be
+  accepted but undocumented, or documented but refused.
 * The attributes documented for ``Fn::GetAtt`` are exactly the ``Data`` keys the
   real handler returns (run against the emulator), placeholders such as
   ``<StackOrModuleId>`` standing for any ID.
@@ -24,10 +25,14 @@ from cfnlint.api import lint
 from cfnlint.decode import cfn_yaml
 
 from localcfn import CapturedResponse, LocalFunction
+from scripts.reference_tables import PAGES as GENERATED_PAGES
+from scripts.reference_tables import rendered
 from spacelift_cfn.properties import markdown_table
 from spacelift_cfn.resources.attachment import AttachmentProperties
 from spacelift_cfn.resources.external_id import ExternalIdProperties
 from spacelift_cfn.resources.integration import IntegrationProperties
+from spacelift_cfn.resources.lookup import RESOURCE_TYPE as LOOKUP
+from spacelift_cfn.resources.lookup import LookupProperties
 from spacelift_emulator import Emulator
 from tests.conftest import ATTACHMENT, EXTERNAL_ID, INTEGRATION, event
 
@@ -73,6 +78,13 @@ RESOURCE_PAGES = [
         "`<integrationId>/<stackOrModuleId>/<read|write>`",
         lambda r: f"{r.data['ExternalId'].split('@')[1]}/my-stack-id/write",
     ),
+    Page(
+        LOOKUP,
+        DOCS / "resources" / "lookup.md",
+        LookupProperties,
+        "the integration ID",
+        lambda response: response.data["Id"],
+    ),
 ]
 IDS = [page.path.stem for page in RESOURCE_PAGES]
 
@@ -116,13 +128,11 @@ def create(page: Page, function: LocalFunction) -> CapturedResponse:
     assert integration.status == "SUCCESS", integration.reason
     if page.resource_type == INTEGRATION:
         return integration
+    properties: dict[str, Any] = {"IntegrationId": integration.physical_id, "StackId": "my-stack-id"}
+    if page.resource_type == LOOKUP:
+        properties = {"Name": "x", "ExternalIdsFor": [{"StackId": "my-stack-id"}]}
     response = function(
-        event(
-            "Create",
-            {"IntegrationId": integration.physical_id, "StackId": "my-stack-id"},
-            resource_type=page.resource_type,
-            logical_id="Documented",
-        )
+        event("Create", properties, resource_type=page.resource_type, logical_id="Documented")
     )
     assert response.status == "SUCCESS", response.reason
     return response
@@ -131,6 +141,25 @@ def create(page: Page, function: LocalFunction) -> CapturedResponse:
 @pytest.mark.parametrize("page", RESOURCE_PAGES, ids=IDS)
 def test_property_table_is_the_declaration(page: Page) -> None:
     assert between(page.path.read_text(), "properties") == markdown_table(page.properties)
+
+
+@pytest.mark.parametrize("page", RESOURCE_PAGES, ids=IDS)
+def test_page_is_what_the_generator_writes(page: Page) -> None:
+    """Regenerate with ``PYTHONPATH=src .venv/bin/python scripts/reference_tables.py``."""
+    assert GENERATED_PAGES[page.path.name] is page.properties
+    text = page.path.read_text()
+    assert rendered(text, page.properties) == text
+
+
+def test_every_reference_page_is_generated_and_tested() -> None:
+    on_disk = sorted(path.name for path in (DOCS / "resources").glob("*.md"))
+    assert on_disk == sorted(GENERATED_PAGES) == sorted(page.path.name for page in RESOURCE_PAGES)
+
+
+@pytest.mark.parametrize("page", RESOURCE_PAGES, ids=IDS)
+def test_property_table_says_type_requirement_default_and_update_behaviour(page: Page) -> None:
+    header = between(page.path.read_text(), "properties").splitlines()[0]
+    assert header == "| Property | Type | Required | Default | Update requires | Description |"
 
 
 @pytest.mark.parametrize("page", RESOURCE_PAGES, ids=IDS)
@@ -160,10 +189,30 @@ def test_ref_is_the_documented_physical_id(page: Page, function: LocalFunction) 
 def test_page_has_the_expected_sections(page: Page) -> None:
     text = page.path.read_text()
     assert text.startswith(f"# {page.resource_type}\n")
-    for section in ("## Example usage", "## Properties", "## Return values", "## Lifecycle"):
+    for section in (
+        "## Example usage",
+        "## Properties",
+        "## Return values",
+        "## Lifecycle",
+        "## Troubleshooting",
+    ):
         assert f"\n{section}\n" in text, f"{page.path.name} lacks {section}"
+    assert "](../troubleshooting.md)" in text.split("\n## Troubleshooting\n", 1)[1]
     assert "ServiceToken" in text
     assert "ServiceTimeout" in text
+
+
+def test_the_integration_page_explains_adoption_and_retain() -> None:
+    text = (DOCS / "resources" / "integration.md").read_text()
+    section = text.split("\n## Adopt an existing integration\n", 1)[1].split("\n## ", 1)[0]
+    for words in (
+        "AdoptIntegrationId",
+        "DeletionPolicy: Retain",
+        "gives the integration back",
+        "owner label",
+    ):
+        assert words in section, words
+    assert "AdoptIntegrationId:" in next(body for _, body in YAML_BLOCKS if "AdoptIntegrationId" in body)
 
 
 def yaml_blocks() -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from localcfn import LocalFunction
+from spacelift_cfn.resources.lookup import RESOURCE_TYPE as LOOKUP
 from spacelift_emulator import Emulator
 from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, event
 
@@ -35,6 +36,10 @@ EXPECTED = {
     "attachment-delete.json": ("SUCCESS", "detached"),
     "external-id-create.json": ("SUCCESS", "untouched"),
     "external-id-delete.json": ("SUCCESS", "untouched"),
+    "integration-create-adopt.json": ("SUCCESS", "Spacelift"),
+    "integration-delete-adopted.json": ("SUCCESS", "given back"),
+    "lookup-create.json": ("SUCCESS", "untouched"),
+    "lookup-delete.json": ("SUCCESS", "untouched"),
 }
 
 
@@ -60,8 +65,15 @@ def scalars_are_strings(value: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sample_event(name: str, function: LocalFunction, emulator: Emulator) -> None:
-    integration = function(event("Create", {"Name": "made-before-the-sample", "RoleArn": ROLE_ARN}))
+def test_sample_event(
+    name: str, function: LocalFunction, emulator: Emulator, request: pytest.FixtureRequest
+) -> None:
+    raw = json.loads((EVENTS / name).read_text())
+    if "AdoptIntegrationId" in raw["ResourceProperties"]:
+        request.getfixturevalue("table")  # adoption keeps the integration's settings in it
+    # A lookup's sample names the integration it finds: the one made here.
+    made = raw["ResourceProperties"]["Name"] if raw["ResourceType"] == LOOKUP else "made-before-the-sample"
+    integration = function(event("Create", {"Name": made, "RoleArn": ROLE_ARN}))
     attachment_id = "never-attached"
     if ATTACHMENT_PLACEHOLDER in (EVENTS / name).read_text():
         properties = {"IntegrationId": integration.physical_id, "StackId": "my-stack-id"}
@@ -84,6 +96,12 @@ def test_sample_event(name: str, function: LocalFunction, emulator: Emulator) ->
         assert (emulator.integrations, emulator.attachments) == before
     elif effect == "gone":
         assert integration.physical_id not in emulator.integrations
+    elif effect == "given back":
+        assert integration.physical_id in emulator.integrations
+        assert not any(
+            label.startswith("spacelift-cfn:")
+            for label in emulator.integrations[integration.physical_id].labels
+        )
     elif effect == "detached":
         assert attachment_id not in emulator.attachments
     elif effect == "attached":

@@ -6,19 +6,25 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Self
+from typing import Literal, Self
 
 from .auth import Tokens
 from .faults import Faults
 from .recording import RequestLog, RequestRecord
 from .resolvers import Context, build_executable_schema
 from .server import EmulatorHTTPServer, GraphQLEndpoint
-from .state import ROOT_SPACE, Attachment, Integration, State, TrustCheck
+from .state import ROOT_SPACE, Attachment, Integration, IntegrationSettings, State, TrustCheck
 
 DEFAULT_AWS_ACCOUNT_ID = "324880187172"  # Spacelift's AWS account for spacelift.io (docs aws.md)
 
 Placement = Mapping[str, str] | Iterable[str]
 """Stacks or modules: `{id: space}`, or just IDs (placed in `root`)."""
+
+DisabledStyle = Literal["error", "unauthorized"]
+"""How an account without AWS integrations refuses their fields (unknown in production)."""
+
+#: The error text of `DisabledStyle` "error": an assumption, no public source shows the real one.
+INTEGRATIONS_DISABLED_ERROR = "AWS integrations are not enabled for this account"
 
 
 def trusted(integration: Integration, stack_id: str, external_id: str) -> bool:
@@ -60,6 +66,7 @@ class Emulator:
         self._seed_modules = _placement(modules)
         self._seed_unique_names = self._unique_names = unique_names
         self._external_id_required = False
+        self._integrations_refusal: str | None = None
         self._tokens = Tokens(token_lifetime, clock)
         for key_id, secret in (api_keys or {}).items():
             self._tokens.add_key(key_id, secret)
@@ -130,8 +137,26 @@ class Emulator:
 
     # ---------------------------------------------------------------- state
 
-    def add_api_key(self, key_id: str, secret: str) -> None:
-        self._tokens.add_key(key_id, secret)
+    def add_api_key(self, key_id: str, secret: str, *, admin_of: Iterable[str] | None = None) -> None:
+        """Add (or replace) an API key. By default it is admin of root, so of every space;
+        `admin_of` limits its admin role to those spaces and their children: its mutations
+        elsewhere are answered `unauthorized`, as Spacelift answers an under-privileged key."""
+        self._tokens.add_key(key_id, secret, None if admin_of is None else frozenset(admin_of))
+
+    def disable_aws_integrations(self, style: DisabledStyle = "error") -> None:
+        """Make this an account without AWS integrations, until the next `reset()`.
+
+        `awsIntegrationsEnabled` then answers false and every other AWS integration field (query
+        or mutation) an error: `INTEGRATIONS_DISABLED_ERROR` (style "error") or `unauthorized`
+        (style "unauthorized"). Which one Spacelift answers is not public, so a client must cope
+        with both."""
+        if style not in ("error", "unauthorized"):
+            raise ValueError("style must be 'error' or 'unauthorized'")
+        self._integrations_refusal = INTEGRATIONS_DISABLED_ERROR if style == "error" else "unauthorized"
+
+    @property
+    def aws_integrations_enabled(self) -> bool:
+        return self._integrations_refusal is None
 
     def add_space(self, space_id: str, parent: str = ROOT_SPACE, inherit_entities: bool = True) -> None:
         """Add a space; with `inherit_entities` its stacks see integrations of its ancestors."""
@@ -151,6 +176,14 @@ class Emulator:
         """Delete a module as a Spacelift user would: its attachments go with it."""
         self._state.remove_project(module_id, is_module=True)
 
+    def add_integration(self, settings: IntegrationSettings) -> Integration:
+        """An integration made outside the provider (in the UI, by Terraform), under the API's rules."""
+        return self._state.create_integration(settings)
+
+    def edit_integration(self, integration_id: str, settings: IntegrationSettings) -> Integration:
+        """Change an integration as a Spacelift user would (every setting is replaced)."""
+        return self._state.update_integration(integration_id, settings)
+
     @property
     def integrations(self) -> dict[str, Integration]:
         """Snapshot of the stored integrations by ID."""
@@ -167,6 +200,7 @@ class Emulator:
         `faults.expire_tokens()` to revoke them)."""
         self._unique_names = self._seed_unique_names
         self.external_id_required = False
+        self._integrations_refusal = None
         self._state = self._seeded_state()
         self.faults.reset()
         self.trust_check = trusted
@@ -234,6 +268,7 @@ class Emulator:
             trust=self._trust,
             identity=self._tokens.identify(authorization),
             audience=self.url,
+            integrations_refusal=self._integrations_refusal,
         )
 
     def _trust(self, integration: Integration, stack_id: str, external_id: str) -> bool:

@@ -22,7 +22,9 @@ the idempotency table, one item each:
 * ``cancelled``: RequestIds of Creates that CloudFormation cancelled;
 * ``cancel_deliveries``: RequestIds of the cancelling Deletes already handled;
 * ``pending_until``: a cancellation that arrived before its Create began;
-* one ``made:<PhysicalResourceId>`` attribute per object that resource made.
+* one ``made:<PhysicalResourceId>`` attribute per object that resource made, or adopted
+  (``AdoptIntegrationId``): an adopted integration's entry holds its settings from before
+  the adoption, recorded before anything changes, so that every Delete gives it back.
 
 An attachment also gets an index item ``attachment#<id>`` naming its owner, so
 no resource adopts an attachment another resource made.
@@ -37,7 +39,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from spacelift_cfn.deadline import Deadline
@@ -74,15 +76,27 @@ class Made:
     object_id: str
     integration_id: str = ""
     project_id: str = ""
+    #: For an integration taken over with ``AdoptIntegrationId``: the RequestId of the request
+    #: that adopted it. Such an integration is given back, never deleted.
+    adopted_by: str = ""
+    #: Its settings before the adoption (JSON), restored when it is given back; "" once the
+    #: stack has updated it since (it is then given back as the stack left it).
+    previous: str = ""
+
+    @property
+    def adopted(self) -> bool:
+        return bool(self.adopted_by)
 
     def as_item(self) -> dict[str, Any]:
-        return {
-            "M": {
-                "object": {"S": self.object_id},
-                "integration": {"S": self.integration_id},
-                "project": {"S": self.project_id},
-            }
+        fields = {
+            "object": {"S": self.object_id},
+            "integration": {"S": self.integration_id},
+            "project": {"S": self.project_id},
         }
+        if self.adopted_by:
+            fields["adopted_by"] = {"S": self.adopted_by}
+            fields["previous"] = {"S": self.previous}
+        return {"M": fields}
 
     @classmethod
     def from_item(cls, physical_id: str, item: Mapping[str, Any]) -> Made:
@@ -92,6 +106,8 @@ class Made:
             fields.get("object", {}).get("S", ""),
             fields.get("integration", {}).get("S", ""),
             fields.get("project", {}).get("S", ""),
+            fields.get("adopted_by", {}).get("S", ""),
+            fields.get("previous", {}).get("S", ""),
         )
 
 
@@ -104,6 +120,8 @@ class Record:
     uncertain: frozenset[str] = frozenset()
     cancelled: frozenset[str] = frozenset()
     made: Mapping[str, Made] = field(default_factory=dict)
+    #: The table could not be read: the record may hold more than this snapshot shows.
+    unreadable: bool = False
 
     @property
     def may_hold_unrecorded(self) -> bool:
@@ -243,8 +261,43 @@ class Ledger:
             item = self._get(self._key())
         except Exception:
             logger.exception("Could not read what this resource made")
-            return Record()
+            return Record(unreadable=True)
         return Record.from_item(item)
+
+    # ---------------------------------------------------------------- adoption
+
+    def record_adopting(self, made: Made, *, still_held: bool) -> Made:
+        """Record, before anything changes, an integration about to be adopted and its settings.
+
+        A cancelling or rollback Delete then finds it and gives it back instead of deleting
+        it. While the integration is ``still_held`` (it carries this resource's owner label),
+        an adoption already on record keeps its settings, those from before the first
+        adoption: a second delivery of the same request reads the integration with the
+        stack's settings applied, and so does the same resource adopting again what it kept
+        (``DeletionPolicy: Retain``) or what a failed give-back left. Unlike
+        :meth:`record_made` the Create does not count as finished: a cancelling Delete still
+        waits for it. Raises :class:`TableUnavailable` when the record cannot be written:
+        nothing may change then. Returns what is on record.
+        """
+        try:
+            recorded = self.read_strict().made.get(made.physical_id)
+            if recorded is not None and recorded.adopted and still_held:
+                made = replace(made, previous=recorded.previous)
+                if made == recorded:
+                    return made
+            self._update(
+                "SET #made = :made", {":made": made.as_item()}, names={"#made": _MADE + made.physical_id}
+            )
+        except Exception as error:
+            logger.exception("Could not record the adoption")
+            raise TableUnavailable(type(error).__name__) from error
+        return made
+
+    def read_strict(self) -> Record:
+        """The record; raises when the table cannot be read (empty when disabled)."""
+        if self.table is None:
+            return Record()
+        return Record.from_item(self._get(self._key()))
 
     def settled(self, deadline: Deadline) -> Record:
         """The record once the Create that began last has finished (or time runs short).

@@ -41,12 +41,31 @@ class Spec:
     required: bool
     default: Any
     check: Check | None
+    #: What a change does, in CloudFormation's words: :data:`NO_INTERRUPTION` (the
+    #: PhysicalResourceId stays) or :data:`REPLACEMENT` (the provider answers a new one, and
+    #: CloudFormation deletes the old one once the stack update has succeeded).
+    update: str = "No interruption"
 
 
-def prop(name: str, doc: str, *, default: Any = dataclasses.MISSING, check: Check | None = None) -> Any:
-    """Declare a property. Without ``default`` it is required."""
+#: CloudFormation's "Update requires" values that a custom resource can show.
+NO_INTERRUPTION = "No interruption"
+REPLACEMENT = "Replacement"
+
+
+def prop(
+    name: str,
+    doc: str,
+    *,
+    default: Any = dataclasses.MISSING,
+    check: Check | None = None,
+    update: str = NO_INTERRUPTION,
+) -> Any:
+    """Declare a property. Without ``default`` it is required; ``update`` says whether changing
+    it keeps the PhysicalResourceId (the default) or replaces the resource."""
+    if update not in (NO_INTERRUPTION, REPLACEMENT):
+        raise ValueError(f"update must be {NO_INTERRUPTION!r} or {REPLACEMENT!r}, got {update!r}")
     required = default is dataclasses.MISSING
-    spec = Spec(name, doc, required, None if required else default, check)
+    spec = Spec(name, doc, required, None if required else default, check, update)
     if required:
         return field(metadata={"spec": spec})
     return field(default=default, metadata={"spec": spec})
@@ -220,12 +239,34 @@ def require_access(read: bool, write: bool) -> None:
 
 
 def markdown_table(cls: type[Any]) -> str:
-    """The property reference table for the docs, generated from the declaration."""
-    rows = ["| Property | Required | Default | Description |", "|---|---|---|---|"]
-    for _, spec in specs(cls):
+    """The property reference table for the docs, generated from the declaration: per property
+    its type, whether it is required, its default and what a change does, in the words of
+    CloudFormation's own reference pages ("Update requires")."""
+    rows = [
+        "| Property | Type | Required | Default | Update requires | Description |",
+        "|---|---|---|---|---|---|",
+    ]
+    hints = _hints(typing.cast(Any, cls))
+    for f, spec in specs(cls):
         default = "" if spec.required or spec.default is None else f"`{_doc_default(spec.default)}`"
-        rows.append(f"| `{spec.name}` | {'yes' if spec.required else 'no'} | {default} | {spec.doc} |")
+        rows.append(
+            f"| `{spec.name}` | {_doc_type(hints[f.name])} | {'Yes' if spec.required else 'No'} | "
+            f"{default} | {spec.update} | {spec.doc} |"
+        )
     return "\n".join(rows)
+
+
+def _doc_type(hint: Any) -> str:
+    """A field's type in the words of CloudFormation's pages: String, Integer, Boolean, List of …"""
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _doc_type(inner)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return "List of objects" if dataclasses.is_dataclass(item) else f"List of {_doc_type(item)}"
+    names = {str: "String", int: "Integer", bool: "Boolean"}
+    return names.get(hint, "Object")
 
 
 def _doc_default(value: object) -> str:

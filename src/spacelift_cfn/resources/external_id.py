@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacelift_cfn.errors import GraphQLError, SpaceliftError
-from spacelift_cfn.properties import non_empty, parse, prop
+from spacelift_cfn.properties import REPLACEMENT, non_empty, parse, prop
 from spacelift_cfn.resources.external_ids import (
     EXTERNAL_ID_SELECTION,
     Target,
@@ -37,7 +37,11 @@ def _read_document(properties: ExternalIdProperties) -> tuple[str, dict[str, Any
 @dataclass(frozen=True, kw_only=True)
 class ExternalIdProperties(Target):
     integration_id: str = prop(
-        "IntegrationId", "ID of an existing Spacelift AWS integration.", check=non_empty
+        "IntegrationId", "ID of an existing Spacelift AWS integration.", check=non_empty, update=REPLACEMENT
+    )
+    # Redeclared: the access is part of the PhysicalResourceId here, so a change replaces.
+    write: bool = prop(
+        "Write", "Use the integration for write phases (applying).", default=True, update=REPLACEMENT
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from spacelift_cfn.deadline import Deadline
 from spacelift_cfn.errors import PropertyError, SpaceliftError
-from spacelift_cfn.properties import prop, require_access, require_one_of
+from spacelift_cfn.properties import REPLACEMENT, prop, require_access, require_one_of
 from spacelift_cfn.spacelift import SpaceliftClient, Variable, arguments
 
 POLICY_VERSION = "2012-10-17"
@@ -22,9 +22,11 @@ class Target:
     """A Spacelift stack or module, and the access an integration gives it."""
 
     stack_id: str | None = prop(
-        "StackId", "ID (slug) of a Spacelift stack. Set this or `ModuleId`.", default=None
+        "StackId", "ID (slug) of a Spacelift stack. Set this or `ModuleId`.", default=None, update=REPLACEMENT
     )
-    module_id: str | None = prop("ModuleId", "ID of a Spacelift module. Set this or `StackId`.", default=None)
+    module_id: str | None = prop(
+        "ModuleId", "ID of a Spacelift module. Set this or `StackId`.", default=None, update=REPLACEMENT
+    )
     read: bool = prop("Read", "Use the integration for read phases (planning).", default=True)
     write: bool = prop("Write", "Use the integration for write phases (applying).", default=True)
 
@@ -43,6 +45,25 @@ class Target:
     @property
     def is_module(self) -> bool:
         return self.module_id is not None
+
+
+def targets_prop() -> Any:
+    """``ExternalIdsFor``, as the integration and the lookup both declare it."""
+    return prop(
+        "ExternalIdsFor",
+        "Stacks and modules (`StackId` or `ModuleId`, `Read`, `Write`) whose external IDs to return "
+        "as `ExternalId.<id>` and in `AssumeRolePolicyDocument`.",
+        default=(),
+    )
+
+
+def require_unique_targets(targets: Sequence[Target]) -> None:
+    """Each stack or module once: its external ID is one attribute, ``ExternalId.<id>``."""
+    seen: set[str] = set()
+    for index, target in enumerate(targets):
+        if target.project_id in seen:
+            raise PropertyError(f"ExternalIdsFor[{index}]", f"{target.project_id!r} is listed twice")
+        seen.add(target.project_id)
 
 
 @dataclass(frozen=True)

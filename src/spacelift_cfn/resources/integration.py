@@ -4,13 +4,21 @@ Create and Update are one GraphQL request each: the external IDs asked for in
 ``ExternalIdsFor`` are selected, as aliases, on the mutation's result. Every
 field changes in place (the API replaces all settings on update), so the
 PhysicalResourceId, the integration ID, never changes unless the integration
-was deleted behind CloudFormation's back.
+was deleted behind CloudFormation's back, or ``AdoptIntegrationId`` names another.
+
+``AdoptIntegrationId`` takes over an existing integration instead of creating one
+(the counterpart of ``terraform import``): its settings are recorded in the ownership
+record before the stack's are applied, and every Delete gives it back (restores those
+settings, without the owner label) instead of deleting it. A Delete cannot tell a
+rollback from a deliberate removal, and a rollback must never delete what the stack
+did not make.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,8 +32,8 @@ from spacelift_cfn.errors import (
     PropertyError,
     SpaceliftError,
 )
-from spacelift_cfn.ownership import Ledger, Made, owner_key
-from spacelift_cfn.properties import between, each, matches, non_empty, parse, prop
+from spacelift_cfn.ownership import Ledger, Made, Record, owner_key
+from spacelift_cfn.properties import REPLACEMENT, between, each, matches, non_empty, parse, prop
 from spacelift_cfn.protocol import CREATE_INCOMPLETE_PREFIX, data_size
 from spacelift_cfn.resources.external_ids import (
     Account,
@@ -34,9 +42,11 @@ from spacelift_cfn.resources.external_ids import (
     account,
     external_id_selections,
     read_external_id,
+    require_unique_targets,
+    targets_prop,
     trust_policy,
 )
-from spacelift_cfn.resources.interface import Request, Result, is_spacelift_id
+from spacelift_cfn.resources.interface import SPACELIFT_ID, Request, Result, is_spacelift_id
 from spacelift_cfn.spacelift import SpaceliftClient, Variable, arguments, document
 
 logger = logging.getLogger(__name__)
@@ -48,6 +58,8 @@ REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}"
 #: Prefix of the label that marks an integration as made by this provider for one
 #: stack's logical resource, so a retried Create adopts it instead of making a second.
 OWNER_LABEL_PREFIX = "spacelift-cfn:"
+#: Any resource's owner label (see :func:`owner_label`).
+OWNER_LABEL = re.compile(re.escape(OWNER_LABEL_PREFIX) + "[0-9a-f]{24}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,24 +115,29 @@ class IntegrationProperties:
         "Tag the role session with run, stack and space (needs an `sts:TagSession` trust statement).",
         default=False,
     )
-    external_ids_for: tuple[Target, ...] = prop(
-        "ExternalIdsFor",
-        "Stacks and modules (`StackId` or `ModuleId`, `Read`, `Write`) whose external IDs to return "
-        "as `ExternalId.<id>` and in `AssumeRolePolicyDocument`.",
-        default=(),
+    external_ids_for: tuple[Target, ...] = targets_prop()
+    adopt_integration_id: str | None = prop(
+        "AdoptIntegrationId",
+        "ID of an existing integration (made in the UI or by Terraform) to take over instead of "
+        "creating one; its ID and external IDs stay, and a Delete gives it back instead of deleting "
+        "it (see [Adopt an existing integration](#adopt-an-existing-integration)).",
+        default=None,
+        check=matches(SPACELIFT_ID.pattern, "the 26-character ID of a Spacelift AWS integration"),
+        update=REPLACEMENT,
     )
 
     def __post_init__(self) -> None:
-        seen: set[str] = set()
-        for index, target in enumerate(self.external_ids_for):
-            if target.project_id in seen:
-                raise PropertyError(f"ExternalIdsFor[{index}]", f"{target.project_id!r} is listed twice")
-            seen.add(target.project_id)
+        require_unique_targets(self.external_ids_for)
 
 
 _SELECTION = "id name roleArn space labels"
 
 _LIST = "query AWSIntegrationsRead { awsIntegrations { id labels } }"
+#: Every setting create and update take, as the integration reports them.
+_SETTINGS_SELECTION = (
+    "name roleArn generateCredentialsInWorker externalId durationSeconds labels space region "
+    "autoattachEnabled tagAssumeRole"
+)
 _DELETE = "mutation AWSIntegrationDelete($id: ID!) { awsIntegrationDelete(id: $id) { id } }"
 
 
@@ -133,12 +150,16 @@ def create(client: SpaceliftClient, request: Request) -> Result:
     properties = parse(IntegrationProperties, request.properties)
     spacelift_account = _prepare(client, request, properties)
     ledger = Ledger(request.stack_id, request.logical_resource_id)
+    if properties.adopt_integration_id:
+        _require_ledger(ledger)
     start = ledger.begin_create(request.request_id)
     try:
         if start.cancelled:
-            if start.redelivery:  # an earlier delivery of this Create may have made it
-                _delete_own(client, request)
+            if start.redelivery:  # an earlier delivery of this Create may have made or adopted it
+                _undo_earlier_delivery(client, request, ledger)
             raise CreateCancelled
+        if properties.adopt_integration_id:
+            return _adopt(client, request, properties, spacelift_account, ledger)
         mutated = _create(client, request, properties, adopt=start.redelivery)
         made = Made(mutated.id, mutated.id)
         if ledger.record_made(made, request.request_id):
@@ -157,8 +178,16 @@ def create(client: SpaceliftClient, request: Request) -> Result:
 
 
 def update(client: SpaceliftClient, request: Request) -> Result:
+    """Change the integration in place; adopting another one (``AdoptIntegrationId`` set to
+    an ID that is not this resource's) is a replacement: the new ID is answered, and
+    CloudFormation's cleanup Delete of the old one deletes it, or gives it back if adopted."""
     properties = parse(IntegrationProperties, request.properties)
     spacelift_account = _prepare(client, request, properties)
+    adopt_id = properties.adopt_integration_id
+    if adopt_id and adopt_id != request.physical_resource_id:
+        ledger = Ledger(request.stack_id, request.logical_resource_id)
+        _require_ledger(ledger)
+        return _adopt(client, request, properties, spacelift_account, ledger)
     if not is_spacelift_id(request.physical_resource_id):
         return _replace(client, request, properties, spacelift_account)
     try:
@@ -166,6 +195,12 @@ def update(client: SpaceliftClient, request: Request) -> Result:
     except GraphQLError as error:
         if not error.not_found:
             raise
+        if adopt_id:
+            raise PropertyError(
+                "AdoptIntegrationId",
+                f"integration {adopt_id} no longer exists in Spacelift; remove AdoptIntegrationId "
+                "to make a new integration",
+            ) from error
         # Deleted behind CloudFormation's back: make a new one; the new ID tells
         # CloudFormation it is a replacement (its Delete of the old ID is harmless).
         return _replace(client, request, properties, spacelift_account)
@@ -175,25 +210,39 @@ def update(client: SpaceliftClient, request: Request) -> Result:
 def delete(client: SpaceliftClient, request: Request) -> None:
     """Delete the integration the ID names; for any other ID, what this resource made.
 
+    An adopted integration is given back instead (see the module docstring): the record
+    says so, or, should the record be unreadable, the Delete's own ``AdoptIntegrationId``;
+    with neither to go by, the integration is given back too, as deleting what the stack
+    may not have made cannot be undone.
+
     An ID that is not a Spacelift ID was never issued by this provider: it is
     CloudFormation's made-up ID for a cancelled Create, a marker, or empty. It never
     reaches Spacelift; the objects this logical resource made are looked up instead.
     """
     ledger = Ledger(request.stack_id, request.logical_resource_id)
-    if is_spacelift_id(request.physical_resource_id):
-        _delete(client, request, request.physical_resource_id)
-        ledger.forget(Made(request.physical_resource_id, request.physical_resource_id))
+    physical_id = request.physical_resource_id
+    if is_spacelift_id(physical_id):
+        record = ledger.read()
+        made = record.made.get(physical_id) or Made(physical_id, physical_id)
+        if not made.adopted and (record.unreadable or _named_for_adoption(request) == physical_id):
+            if record.unreadable:
+                logger.warning(
+                    "The record is unreadable: integration %s is given back, not deleted", physical_id
+                )
+            made = replace(made, adopted_by=request.request_id)
+        _remove(client, request, made)
+        ledger.forget(made)
         return
-    incomplete = request.physical_resource_id.startswith(CREATE_INCOMPLETE_PREFIX)
+    incomplete = physical_id.startswith(CREATE_INCOMPLETE_PREFIX)
     if not incomplete:
         ledger.cancel(request.request_id)
     record = ledger.settled(request.deadline)
     for made in record.made.values():
-        _delete(client, request, made.object_id)
+        _remove(client, request, made)
         ledger.forget(made)
     if incomplete or not ledger.enabled or record.may_hold_unrecorded:
         # A Create may have made one without recording it: its owner label tells.
-        _delete_own(client, request)
+        _delete_own(client, request, spare=_adopted_ids(record, request))
 
 
 def _delete(client: SpaceliftClient, request: Request, integration_id: str) -> None:
@@ -210,22 +259,211 @@ def _delete(client: SpaceliftClient, request: Request, integration_id: str) -> N
         raise
 
 
-def _undo(client: SpaceliftClient, request: Request, ledger: Ledger, made: Made, error: Exception) -> None:
-    """Delete what a failing Create made; if that fails too, answer its ID so that
-    CloudFormation's rollback Delete removes it."""
-    try:
+def _remove(client: SpaceliftClient, request: Request, made: Made) -> None:
+    """Delete what this resource made; give back what it adopted."""
+    if made.adopted:
+        _give_back(client, request, made)
+    else:
         _delete(client, request, made.object_id)
+
+
+def _undo(client: SpaceliftClient, request: Request, ledger: Ledger, made: Made, error: Exception) -> None:
+    """Delete (or give back) what a failing Create made or adopted; if that fails too, answer
+    its ID so that CloudFormation's rollback Delete does it."""
+    try:
+        _remove(client, request, made)
     except (SpaceliftError, DeadlineExceeded):
-        raise AppliedFailure(
-            f"{error} Integration {made.object_id} was created; the stack's rollback deletes it.",
-            made.physical_id,
-        ) from error
+        done = (
+            "adopted; the stack's rollback gives it back"
+            if made.adopted
+            else "created; the stack's rollback deletes it"
+        )
+        raise AppliedFailure(f"{error} Integration {made.object_id} was {done}.", made.physical_id) from error
     ledger.forget(made)
 
 
-def _delete_own(client: SpaceliftClient, request: Request) -> None:
+def _delete_own(client: SpaceliftClient, request: Request, spare: frozenset[str] = frozenset()) -> None:
+    """Delete the integrations carrying this resource's owner label, but those in ``spare``
+    (adopted: given back, never deleted)."""
     for integration_id in _find_own(client, request):
-        _delete(client, request, integration_id)
+        if integration_id not in spare:
+            _delete(client, request, integration_id)
+
+
+def _undo_earlier_delivery(client: SpaceliftClient, request: Request, ledger: Ledger) -> None:
+    """A cancelled Create delivered again: remove what its earlier delivery made or adopted."""
+    record = ledger.read()
+    for made in record.made.values():
+        if made.adopted_by == request.request_id:
+            _give_back(client, request, made)
+            ledger.forget(made)
+    _delete_own(client, request, spare=_adopted_ids(record, request))
+
+
+# ------------------------------------------------------------------------------------ adoption
+
+
+def _require_ledger(ledger: Ledger) -> None:
+    if not ledger.enabled:
+        raise PropertyError(
+            "AdoptIntegrationId",
+            "needs the provider's DynamoDB table (IDEMPOTENCY_TABLE), which keeps the integration's "
+            "settings so that a rollback can give it back",
+        )
+
+
+def _named_for_adoption(request: Request) -> str:
+    """The request's own ``AdoptIntegrationId`` ("" when absent or malformed)."""
+    value = request.properties.get("AdoptIntegrationId")
+    return value if isinstance(value, str) else ""
+
+
+def _adopted_ids(record: Record, request: Request) -> frozenset[str]:
+    """Integrations this resource adopted: never to be deleted, whatever label they carry."""
+    adopted = {made.object_id for made in record.made.values() if made.adopted}
+    return frozenset(adopted | {_named_for_adoption(request)} - {""})
+
+
+def _adopt(
+    client: SpaceliftClient,
+    request: Request,
+    properties: IntegrationProperties,
+    spacelift_account: Account,
+    ledger: Ledger,
+) -> Result:
+    """Take over an existing integration: check it is free, record its settings, apply the
+    stack's (with the owner label), answer its ID and external IDs.
+
+    The record comes first, so whatever happens next (a failure, a cancellation, the
+    function dying, a rollback) finds the integration to give back. On a failure here it
+    is given back at once, and the FAILED answer of a Create names it should that fail too.
+    """
+    integration_id = properties.adopt_integration_id or ""
+    current = _read(client, request, integration_id)
+    if current is None:
+        raise PropertyError("AdoptIntegrationId", f"no Spacelift AWS integration has the ID {integration_id}")
+    _check_free(current, request, integration_id)
+    previous = {key: current.get(key) for key in _SETTINGS_SELECTION.split()}
+    held = owner_label(request.stack_id, request.logical_resource_id) in (current.get("labels") or [])
+    made = ledger.record_adopting(
+        Made(integration_id, integration_id, adopted_by=request.request_id, previous=json.dumps(previous)),
+        still_held=held,
+    )
+    try:
+        mutated = _mutate(client, request, properties, "awsIntegrationUpdate", integration_id)
+    except (SpaceliftError, DeadlineExceeded) as error:
+        _undo_adoption(client, request, ledger, made, error)
+        raise SpaceliftError(
+            f"Could not adopt AWS integration {integration_id} ({error}); it was given back as it was."
+        ) from error
+    if ledger.record_made(made, request.request_id):
+        _give_back(client, request, made)
+        ledger.forget(made)
+        raise CreateCancelled
+    try:
+        return _result(mutated, properties, spacelift_account, request, strict=True)
+    except (SpaceliftError, DeadlineExceeded) as error:
+        _undo_adoption(client, request, ledger, made, error)
+        raise SpaceliftError(f"{error} The adopted integration was given back as it was.") from error
+
+
+def _undo_adoption(
+    client: SpaceliftClient, request: Request, ledger: Ledger, made: Made, error: Exception
+) -> None:
+    """Give back what a failing adoption took. A Create that cannot answers the integration's
+    ID so that its rollback Delete gives it back; an Update keeps its own ID (CloudFormation
+    rolls back to it), so the reason says what is left and how to give it back."""
+    try:
+        _undo(client, request, ledger, made, error)
+    except AppliedFailure as failure:
+        if request.request_type == "Create":
+            raise
+        label = owner_label(request.stack_id, request.logical_resource_id)
+        raise SpaceliftError(
+            f"{error} Integration {made.object_id} could not be given back ({failure.__context__}); it keeps "
+            f"the stack's settings and the label {label}: adopting it again with this resource, then "
+            "deleting the resource, gives it back."
+        ) from error
+
+
+def _check_free(integration: dict[str, Any], request: Request, integration_id: str) -> None:
+    """Refuse an integration that another CloudFormation resource manages (its owner label).
+
+    The label is a one-way hash of a stack and a logical ID: whether that resource still
+    exists cannot be told from here (it may live in another account or region), and two
+    resources managing one integration would undo each other's updates.
+    """
+    own = owner_label(request.stack_id, request.logical_resource_id)
+    others = [
+        label for label in integration.get("labels") or [] if OWNER_LABEL.fullmatch(label) and label != own
+    ]
+    if others:
+        raise PropertyError(
+            "AdoptIntegrationId",
+            f"integration {integration_id} is managed by another CloudFormation resource (it carries "
+            f"the label {others[0]}); if that resource is gone, remove the label in Spacelift and try again",
+        )
+
+
+def _give_back(client: SpaceliftClient, request: Request, made: Made) -> None:
+    """Restore an adopted integration's settings from before the adoption, without this
+    resource's owner label. Without them on record, or if Spacelift refuses them (their space
+    is gone, say), only the owner label is removed and the stack's settings stay."""
+    if made.previous:
+        try:
+            _restore(client, request, made.object_id, json.loads(made.previous))
+            return
+        except GraphQLError as error:
+            if error.not_found:
+                return
+            logger.warning(
+                "Spacelift refused the settings from before the adoption (%s); keeping the current ones",
+                error,
+            )
+    current = _read(client, request, made.object_id)
+    if current is not None:
+        _restore(client, request, made.object_id, current)
+
+
+def _restore(
+    client: SpaceliftClient, request: Request, integration_id: str, settings: dict[str, Any]
+) -> None:
+    """Set an integration's settings as Spacelift reported them, without this resource's owner label."""
+    own = owner_label(request.stack_id, request.logical_resource_id)
+    restored = IntegrationProperties(
+        name=str(settings.get("name") or ""),
+        role_arn=str(settings.get("roleArn") or ""),
+        duration_seconds=int(settings.get("durationSeconds") or 900),
+        external_id=settings.get("externalId") or None,
+        generate_credentials_in_worker=bool(settings.get("generateCredentialsInWorker")),
+        labels=tuple(str(label) for label in settings.get("labels") or () if label != own),
+        space_id=settings.get("space") or None,
+        region=settings.get("region") or None,
+        autoattach_enabled=bool(settings.get("autoattachEnabled")),
+        tag_assume_role=bool(settings.get("tagAssumeRole")),
+    )
+    _mutate(client, request, restored, "awsIntegrationUpdate", integration_id, owner=None)
+
+
+def _read(client: SpaceliftClient, request: Request, integration_id: str) -> dict[str, Any] | None:
+    """An integration's settings; None if there is none (null or a "not found" error)."""
+    variables = [Variable("id", "ID!", integration_id)]
+    text, values = document(
+        "query AWSIntegrationRead",
+        variables,
+        f"awsIntegration({arguments(variables)}) {{ id {_SETTINGS_SELECTION} }}",
+    )
+    try:
+        data = client.query(text, values, request.deadline)
+    except GraphQLError as error:
+        if error.not_found:
+            return None
+        raise
+    found = data.get("awsIntegration")
+    return found if isinstance(found, dict) and found.get("id") else None
+
+
+# ------------------------------------------------------------------------------------ create
 
 
 def _prepare(client: SpaceliftClient, request: Request, properties: IntegrationProperties) -> Account:
@@ -304,9 +542,15 @@ def _mutate(
     properties: IntegrationProperties,
     operation: str,
     integration_id: str | None,
+    *,
+    owner: str | None = "",
 ) -> Mutated:
+    """Create or update with every setting; ``owner``: the label to add ("" for this
+    resource's, None for none: an integration given back)."""
     targets, selections = external_id_selections(properties.external_ids_for)
-    settings = _settings(properties, owner_label(request.stack_id, request.logical_resource_id))
+    if owner == "":
+        owner = owner_label(request.stack_id, request.logical_resource_id)
+    settings = _settings(properties, owner)
     if integration_id:
         settings.insert(0, Variable("id", "ID!", integration_id))
     text, variables = document(
@@ -358,9 +602,9 @@ def _reread(
     return Mutated(answered.integration, _external_id_errors(error))
 
 
-def _settings(properties: IntegrationProperties, owner: str) -> list[Variable]:
+def _settings(properties: IntegrationProperties, owner: str | None) -> list[Variable]:
     """The ten settings create and update take, all sent (update replaces every setting)."""
-    labels = [label for label in properties.labels if label != owner] + [owner]
+    labels = [label for label in properties.labels if label != owner] + ([owner] if owner else [])
     return [
         Variable("name", "String!", properties.name),
         Variable("roleArn", "String!", properties.role_arn),
