@@ -1,5 +1,8 @@
 """The seed example (``examples/integration-stack.yaml``) as a CDK app.
 
+It runs with the construct library's wheel installed (``make cdk`` builds it; see
+requirements.txt), anywhere: the wheel carries the provider's function and layer.
+
 A Spacelift AWS integration, the IAM role Spacelift assumes (its trust policy
 built from the integration's external IDs) and the integration attached to a
 stack and a module once the role exists. The provider is imported from the
@@ -26,7 +29,6 @@ from spacelift_cfn_cdk import (
     SpaceliftAwsIntegration,
     SpaceliftAwsIntegrationAttachment,
     SpaceliftProvider,
-    role_arn_for,
 )
 
 
@@ -52,7 +54,7 @@ class IntegrationStack(cdk.Stack):
             service_token=service_token,
             name=role_name,
             # Not role.role_arn: the role's trust policy needs the integration first.
-            role_arn=role_arn_for(self, role_name),
+            role_arn=SpaceliftAwsIntegration.role_arn_for(self, role_name),
             duration_seconds=3600,
             labels=["team-infra"],
             external_ids_for=[
