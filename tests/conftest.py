@@ -3,6 +3,7 @@ server, and the provider function invoked the way CloudFormation invokes it."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,16 @@ def function(
 def integration_id(function: LocalFunction) -> str:
     """An integration the tests attach, made through the provider."""
     return function(event("Create", {"Name": "my_role", "RoleArn": ROLE_ARN})).physical_id
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """What the provider's Powertools Logger writes (its JSON lines)."""
+    buffer = io.StringIO()
+    stream_handler = handler.logger.registered_handler
+    original = stream_handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield buffer
+    stream_handler.setStream(original)  # type: ignore[attr-defined]
 
 
 def cold_container() -> None:
@@ -255,6 +266,8 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_architecture.py": ("unit",),
     "test_reliability_doc.py": ("unit",),
     "test_repository.py": ("unit",),
+    "test_troubleshooting_doc.py": ("unit",),
+    "test_adoption.py": ("functional",),
     "test_api_unknowns.py": ("functional",),
     "test_attachment.py": ("functional",),
     "test_bad_input.py": ("functional",),
@@ -265,24 +278,33 @@ TIERS: dict[str, tuple[str, ...]] = {
     "test_emulator_integrations.py": ("functional",),
     "test_emulator_not_found.py": ("functional",),
     "test_emulator_recording.py": ("functional",),
+    "test_emulator_roles.py": ("functional",),
     "test_emulator_transport.py": ("functional",),
     "test_events.py": ("functional",),
     "test_exactly_once.py": ("functional",),
     "test_hostile_input.py": ("functional",),
     "test_integration.py": ("functional",),
+    "test_lookup.py": ("functional",),
+    "test_misconfiguration.py": ("functional",),
+    "test_observability.py": ("functional",),
     "test_ownership.py": ("functional",),
     "test_responder.py": ("functional",),
     "test_secrets.py": ("functional",),
     "test_settings.py": ("functional",),
+    "test_update_requires.py": ("functional",),
+    "test_adoption_rollbacks.py": ("functional", "slow"),
     "test_faults.py": ("functional", "slow"),
     "test_lifecycle.py": ("functional", "slow"),
     "test_rollback_cases.py": ("functional", "slow"),
     "test_stack_state_machine.py": ("functional", "slow"),
     "test_bench.py": ("packaging",),
     "test_cdk.py": ("packaging",),
+    "test_cdk_sync.py": ("packaging",),
     "test_docs.py": ("packaging",),
     "test_example_stack.py": ("packaging",),
+    "test_layer.py": ("packaging",),
     "test_organizations.py": ("packaging",),
+    "test_release.py": ("packaging",),
     "test_template.py": ("packaging",),
 }
 TIER_MARKERS = {"unit", "functional", "packaging"}
