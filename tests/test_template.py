@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
+from tests.conftest import Checkov
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 # The virtualenv running the tests: it has sam, cfn-lint and the python3.13
@@ -135,36 +137,13 @@ def test_sam_validate_lint_passes() -> None:
 
 
 @SLOW
-def test_checkov_passes(checkov: Path) -> None:
-    result = subprocess.run(
-        [
-            str(checkov),
-            "-f",
-            str(TEMPLATE),
-            "--framework",
-            "cloudformation",
-            "--quiet",
-            "--compact",
-        ],
-        cwd=ROOT,
-        env={**_env(), "BC_SKIP_MAPPING": "TRUE"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    _assert_ok(result)
+def test_checkov_passes(checkov: Checkov) -> None:
+    _assert_ok(checkov(TEMPLATE, "--quiet", "--compact"))
 
 
 @SLOW
-def test_checkov_skips_are_all_explained(checkov: Path) -> None:
-    result = subprocess.run(
-        [str(checkov), "-f", str(TEMPLATE), "--framework", "cloudformation", "-o", "json"],
-        cwd=ROOT,
-        env={**_env(), "BC_SKIP_MAPPING": "TRUE"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def test_checkov_skips_are_all_explained(checkov: Checkov) -> None:
+    result = checkov(TEMPLATE, "-o", "json")
     _assert_ok(result)
     report = json.loads(result.stdout)
     skipped = report["results"]["skipped_checks"]
