@@ -10,20 +10,29 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
-from localcfn import SIBLING, Delivery, LocalFunction, OperationNotAllowed, Request, Stack
-from spacelift_emulator import Emulator
+from localcfn import SIBLING, Delivery, LocalFunction, OperationNotAllowed, Request, Resource, Stack
+from spacelift_emulator import Emulator, IntegrationSettings
+from spacelift_emulator.state import ROOT_SPACE, Integration
 from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, SERVICE_TOKEN
 
+LOOKUP = "Custom::SpaceliftAwsIntegrationLookup"
 OWNER_LABEL_PREFIX = "spacelift-cfn:"
 MADE_UP_ID = re.compile(r"mystack-(SpaceliftIntegration|Attachment)-[A-Z0-9]{12}")
-#: The mutation a cancelled Create is slowed down in, so the Delete arrives while it runs.
-CREATE_FIELDS = {INTEGRATION: "awsIntegrationCreate", ATTACHMENT: "awsIntegrationAttach"}
+#: The request a cancelled Create is slowed down in (its mutation, a lookup's read), so the
+#: Delete arrives while it runs. An adopting integration's Create updates the adopted one.
+CREATE_FIELDS = {
+    INTEGRATION: "awsIntegrationCreate",
+    ATTACHMENT: "awsIntegrationAttach",
+    LOOKUP: "awsIntegrationByName",
+}
+ADOPTING_CREATE_FIELD = "awsIntegrationUpdate"
 #: Where the sibling sits: beside the integration, beside the attachment, or after both.
 POINTS = {"with-integration": [], "with-attachment": ["SpaceliftIntegration"], "last": ["Attachment"]}
 
@@ -71,13 +80,36 @@ def _is_true(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
-def spacelift_differences(stack: Stack, emulator: Emulator) -> list[str]:
-    """How Spacelift differs from what the stack's physical IDs and properties say it holds."""
-    problems: list[str] = []
-    integrations, attachments = emulator.integrations, emulator.attachments
+def settings_of(integration: Integration) -> IntegrationSettings:
+    """A stored integration's settings, to compare with those it was made with."""
+    return IntegrationSettings(**{f.name: getattr(integration, f.name) for f in fields(IntegrationSettings)})
+
+
+def spacelift_differences(
+    stack: Stack, emulator: Emulator, made_in_ui: Mapping[str, IntegrationSettings] | None = None
+) -> list[str]:
+    """How Spacelift differs from what the stack's physical IDs and properties say it holds.
+
+    ``made_in_ui``: integrations that existed before the stack, by ID, with the settings they
+    were made with. The stack's resources may hold (adopt) them; every other one must be there
+    exactly as it was made, without an owner label: given back, never deleted, never left
+    with the stack's settings.
+    """
+    made_in_ui = made_in_ui or {}
+    integrations = emulator.integrations
     ours = {r.physical_id: r for r in stack.resources.values() if r.type == INTEGRATION}
-    for extra in sorted(set(integrations) - set(ours)):
+    problems = [problem for resource in ours.values() for problem in _adoption_problems(resource)]
+    for extra in sorted(set(integrations) - set(ours) - set(made_in_ui)):
         problems.append(f"integration {extra} ({integrations[extra].name}) is in Spacelift, not in the stack")
+    for integration_id, original in made_in_ui.items():
+        found = integrations.get(integration_id)
+        if found is None:
+            problems.append(f"integration {integration_id} ({original.name}), made in the UI, was deleted")
+        elif integration_id not in ours and settings_of(found) != original:
+            problems.append(
+                f"integration {integration_id}, made in the UI and not adopted, is {settings_of(found)}, "
+                f"not as it was made: {original}"
+            )
     for physical_id, resource in ours.items():
         found = integrations.get(physical_id)
         if found is None:
@@ -89,12 +121,50 @@ def spacelift_differences(stack: Stack, emulator: Emulator) -> list[str]:
             wanted["RoleArn"],
             int(wanted.get("DurationSeconds", 900)),
             sorted(str(label) for label in wanted.get("Labels", [])),
+            wanted.get("SpaceId", ROOT_SPACE),
         )
         owners = [label for label in found.labels if label.startswith(OWNER_LABEL_PREFIX)]
         others = sorted(label for label in found.labels if not label.startswith(OWNER_LABEL_PREFIX))
-        actual = (found.name, found.role_arn, found.duration_seconds, others)
+        actual = (found.name, found.role_arn, found.duration_seconds, others, found.space)
         if actual != expected or len(owners) != 1:
             problems.append(f"{resource.logical_id}: Spacelift has {actual} + {owners}, the stack {expected}")
+    problems += _lookup_problems(stack, integrations, made_in_ui)
+    return problems + _attachment_problems(stack, emulator)
+
+
+def _adoption_problems(resource: Resource) -> list[str]:
+    """An adopting resource holds the integration it names (its PhysicalResourceId)."""
+    adopted = resource.properties.get("AdoptIntegrationId")
+    if adopted is None or adopted == resource.physical_id:
+        return []
+    return [f"{resource.logical_id} adopts {adopted} but its PhysicalResourceId is {resource.physical_id}"]
+
+
+def _lookup_problems(
+    stack: Stack, integrations: Mapping[str, Integration], made_in_ui: Mapping[str, IntegrationSettings]
+) -> list[str]:
+    """A lookup answered the ID of the integration its Name named: one made in the UI (by the
+    name it was made with: adopting it later keeps its ID), or one the stack manages."""
+    problems = []
+    for resource in stack.resources.values():
+        if resource.type != LOOKUP:
+            continue
+        name = resource.properties["Name"]
+        named = [i for i, original in made_in_ui.items() if original.name == name]
+        named += [
+            r.physical_id
+            for r in stack.resources.values()
+            if r.type == INTEGRATION and r.properties["Name"] == name
+        ]
+        answered = (resource.physical_id, resource.data.get("IntegrationId"))
+        if len(named) != 1 or answered != (named[0], named[0]):
+            problems.append(f"{resource.logical_id}: looked up {name!r} as {answered}, named: {named}")
+    return problems
+
+
+def _attachment_problems(stack: Stack, emulator: Emulator) -> list[str]:
+    problems: list[str] = []
+    attachments = emulator.attachments
     wanted_attachments = [r for r in stack.resources.values() if r.type == ATTACHMENT]
     for resource in wanted_attachments:
         wanted = resource.properties
@@ -125,8 +195,10 @@ def describe(stack: Stack) -> str:
     return "\n".join(lines)
 
 
-def assert_matches_spacelift(stack: Stack, emulator: Emulator) -> None:
-    problems = spacelift_differences(stack, emulator)
+def assert_matches_spacelift(
+    stack: Stack, emulator: Emulator, made_in_ui: Mapping[str, IntegrationSettings] | None = None
+) -> None:
+    problems = spacelift_differences(stack, emulator, made_in_ui)
     assert not problems, "\n".join(problems) + "\n" + describe(stack)
 
 
@@ -138,7 +210,10 @@ def slow_creates(emulator: Emulator, seconds: float = 0.5) -> Callable[[dict[str
 
     @contextmanager
     def slow(event: dict[str, Any]) -> Iterator[None]:
-        emulator.faults.hang_next(1, seconds=seconds, field=CREATE_FIELDS[event["ResourceType"]])
+        field = CREATE_FIELDS[event["ResourceType"]]
+        if "AdoptIntegrationId" in event["ResourceProperties"]:
+            field = ADOPTING_CREATE_FIELD
+        emulator.faults.hang_next(1, seconds=seconds, field=field)
         yield
 
     return slow
@@ -382,6 +457,57 @@ def test_an_attachment_switched_to_another_integration_and_rolled_back_is_attach
     assert_matches_spacelift(stack, emulator)
     assert stack.delete() == "DELETE_COMPLETE", describe(stack)
     assert emulator.integrations == {} and emulator.attachments == {}
+
+
+#: Integrations made in the UI before the stack, unlike the stack's settings in every way.
+LEGACY = IntegrationSettings(
+    name="legacy_role",
+    role_arn="arn:aws:iam::123456789012:role/legacy_role",
+    labels=("team-data",),
+    duration_seconds=3600,
+    region="eu-west-1",
+)
+OTHER_LEGACY = IntegrationSettings(
+    name="other_legacy", role_arn="arn:aws:iam::123456789012:role/other_legacy", duration_seconds=7200
+)
+
+
+def lookup(name: Any) -> dict[str, Any]:
+    return {"Type": LOOKUP, "Properties": {"ServiceToken": SERVICE_TOKEN, "Name": name}}
+
+
+@pytest.mark.parametrize("replacement_rollback", ["revert", "update"])
+def test_an_adoption_switched_to_another_integration_and_rolled_back_gives_the_other_back(
+    make_stack: StackFactory, emulator: Emulator, table: str, replacement_rollback: str
+) -> None:
+    """``AdoptIntegrationId`` changed is a replacement: the update adopts the other integration
+    and moves the attachment to it; rolled back, the attachment returns to the first and the
+    other is given back as it was made. The stack's deletion gives the first back too."""
+    made_in_ui = {emulator.add_integration(settings).id: settings for settings in (LEGACY, OTHER_LEGACY)}
+    first, other = made_in_ui
+    stack = make_stack(replacement_rollback=replacement_rollback)
+    adopting = template(
+        SpaceliftIntegration=integration(AdoptIntegrationId=first),
+        Legacy=lookup(OTHER_LEGACY.name),
+        Sibling=sibling(["Attachment"]),
+    )
+    assert stack.create(adopting) == "CREATE_COMPLETE", describe(stack)
+    assert stack.resources["SpaceliftIntegration"].physical_id == first
+    assert stack.resources["Legacy"].data["IntegrationId"] == other
+    assert_matches_spacelift(stack, emulator, made_in_ui)
+    switched = template(
+        SpaceliftIntegration=integration("renamed", AdoptIntegrationId=other),
+        Legacy=lookup(OTHER_LEGACY.name),
+        Sibling=sibling(["Attachment"], fail_on="update", generation=1),
+    )
+
+    assert stack.update(switched) == "UPDATE_ROLLBACK_COMPLETE", describe(stack)
+    assert stack.resources["SpaceliftIntegration"].physical_id == first
+    assert [a.integration_id for a in emulator.attachments.values()] == [first]
+    assert_matches_spacelift(stack, emulator, made_in_ui)  # the other one as it was made
+    assert stack.delete() == "DELETE_COMPLETE", describe(stack)
+    assert {i: settings_of(found) for i, found in emulator.integrations.items()} == made_in_ui
+    assert emulator.attachments == {}
 
 
 def test_an_attachment_switched_to_another_integration_that_replaces_the_first(

@@ -17,6 +17,7 @@ FAULT_SUITES = [
     "test_rollback_cases",
     "test_ownership",
     "test_api_unknowns",
+    "test_adoption_rollbacks",
 ]
 
 

@@ -1,13 +1,19 @@
 """A hypothesis state machine over the lifecycle model (harness/localcfn/lifecycle.py).
 
-Each rule is one stack operation: a random change of the template (integrations changed, added
-and removed; attachments added, removed, moved between integrations, stacks and a module, Read
-and Write flipped; a sibling added, moved or removed), played with a random fault (a sibling
-failing the operation at a random point, cancelling the Creates beside it; a duplicate, late or
-dying Lambda delivery; a Spacelift 5xx, or a change applied but answered 5xx). After every
-operation: Spacelift holds exactly what the stack's physical IDs and properties say, the stack
-is never *_FAILED, and no request got two different answers. The machine ends by deleting the
-stack, which must leave Spacelift empty.
+Spacelift starts each example with one or two integrations "made in the UI" (their own name,
+labels, duration, role, space...). Each rule is one stack operation: a random change of the
+template (integrations changed, added and removed; one made in the UI adopted with
+``AdoptIntegrationId`` by a new logical resource, an adopting resource switched to the other one;
+attachments added, removed, moved between integrations, adopted ones included, stacks and a
+module, Read and Write flipped; a lookup of an integration made in the UI or by the stack added
+or removed; a sibling added, moved or removed), played with a random fault (a sibling failing
+the operation at a random point, cancelling the Creates beside it; a duplicate, late or dying
+Lambda delivery; a Spacelift 5xx, or a change applied but answered 5xx). After every operation:
+Spacelift holds exactly what the stack's physical IDs and properties say, every integration made
+in the UI that the stack does not hold is there exactly as it was made, every lookup answered the
+ID of the integration it names, the stack is never *_FAILED, and no request got two different
+answers. The machine ends by deleting the stack, which must leave exactly the integrations made
+in the UI, as they were made, and no attachment.
 
 The run is derandomised (the same examples on every run); ``LIFECYCLE_EXAMPLES=N`` plays N
 examples of longer runs instead (``make test-lifecycle``).
@@ -32,11 +38,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from localcfn import SIBLING, Delivery, LocalFunction, Stack
-from spacelift_emulator import Emulator
+from localcfn import SIBLING, Delivery, LocalFunction, Request, Stack
+from spacelift_emulator import Emulator, IntegrationSettings
 from tests import tally
 from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, SERVICE_TOKEN
-from tests.test_lifecycle import assert_matches_spacelift, describe, slow_creates
+from tests.test_lifecycle import LOOKUP, assert_matches_spacelift, describe, slow_creates
 from tests.test_rollback_cases import CHANGES
 
 LONG_RUN = int(os.environ.get("LIFECYCLE_EXAMPLES", "0"))
@@ -45,6 +51,7 @@ STEPS = 30 if LONG_RUN else 12
 
 INTEGRATION_IDS = ("IntegrationA", "IntegrationB", "IntegrationC")
 ATTACHMENT_IDS = ("AttachmentA", "AttachmentB", "AttachmentC")
+LOOKUP_IDS = ("LookupA", "LookupB")
 NAMES = ("alpha", "beta", "gamma", "delta")
 LABELS = ("team-infra", "env-prod", "cost-center-42")
 DURATIONS = (900, 1800, 3600)
@@ -54,6 +61,29 @@ TARGETS = (*STACKS, MODULE)
 ACCESS = ((True, True), (True, False), (False, True))
 MUTATIONS = tuple(sorted(CHANGES))
 SEEDS = itertools.count(1000)
+#: A space the stacks do not see (integrations there cannot be attached until adopted into root).
+LEGACY_SPACE = "legacy"
+#: Integrations made in the UI before the stack: every setting unlike the stack's defaults.
+MADE_IN_UI = (
+    IntegrationSettings(
+        name="legacy-ci",
+        role_arn="arn:aws:iam::123456789012:role/legacy-ci",
+        labels=("team-data", "autoattach:data"),
+        duration_seconds=3600,
+        region="eu-west-1",
+        autoattach_enabled=True,
+        external_id="custom-external-id",
+    ),
+    IntegrationSettings(
+        name="legacy-deploy",
+        role_arn="arn:aws-us-gov:iam::123456789012:role/path/legacy-deploy",
+        labels=("env-prod",),
+        duration_seconds=7200,
+        space=LEGACY_SPACE,
+        generate_credentials_in_worker=True,
+        tag_assume_role=True,
+    ),
+)
 
 
 # The template, as a few facts ------------------------------------------------------------------
@@ -69,9 +99,14 @@ class IntegrationSpec:
     duration: int = 900
     labels: tuple[str, ...] = ()
     external_ids_for: tuple[str, ...] = ("my-stack-id",)
+    #: The ID of the integration made in the UI that this resource adopted (and holds).
+    adopt: str | None = None
+    #: Whether the template still says ``AdoptIntegrationId``: removing it changes nothing, the
+    #: resource keeps (and in the end gives back) what it adopted (docs/resources/integration.md).
+    declared: bool = True
 
     def definition(self) -> dict[str, Any]:
-        properties = {
+        properties: dict[str, Any] = {
             "ServiceToken": SERVICE_TOKEN,
             "Name": self.name,
             "RoleArn": ROLE_ARN,
@@ -79,7 +114,28 @@ class IntegrationSpec:
             "Labels": list(self.labels),
             "ExternalIdsFor": [_target(target) for target in self.external_ids_for],
         }
+        if self.adopt is not None and self.declared:
+            properties["AdoptIntegrationId"] = self.adopt
         return {"Type": INTEGRATION, "Properties": properties}
+
+
+@dataclass(frozen=True)
+class LookupSpec:
+    """A lookup by the name of an integration made in the UI (``name``), or of one of the
+    stack's integrations (``of``, its logical ID: the name comes from its ``Name`` attribute)."""
+
+    name: str = ""
+    of: str = ""
+    external_ids_for: tuple[str, ...] = ()
+
+    def definition(self) -> dict[str, Any]:
+        name: Any = {"Fn::GetAtt": [self.of, "Name"]} if self.of else self.name
+        properties = {
+            "ServiceToken": SERVICE_TOKEN,
+            "Name": name,
+            "ExternalIdsFor": [_target(target) for target in self.external_ids_for],
+        }
+        return {"Type": LOOKUP, "Properties": properties}
 
 
 @dataclass(frozen=True)
@@ -116,20 +172,39 @@ class Spec:
 
     integrations: dict[str, IntegrationSpec] = field(default_factory=dict)
     attachments: dict[str, AttachmentSpec] = field(default_factory=dict)
+    lookups: dict[str, LookupSpec] = field(default_factory=dict)
     sibling: SiblingSpec | None = None
 
     def template(self) -> dict[str, Any]:
         resources = {lid: i.definition() for lid, i in self.integrations.items()}
         resources |= {lid: a.definition() for lid, a in self.attachments.items()}
+        resources |= {lid: lookup.definition() for lid, lookup in self.lookups.items()}
         if self.sibling is not None:
             resources["Sibling"] = self.sibling.definition()
         return resources
 
     def resources(self) -> list[str]:
-        return [*self.integrations, *self.attachments]
+        return [*self.integrations, *self.attachments, *self.lookups]
+
+    def depends_on(self, logical_id: str) -> tuple[str, ...]:
+        """The integration an attachment or a lookup refers to, if any."""
+        if logical_id in self.attachments:
+            return (self.attachments[logical_id].integration,)
+        lookup = self.lookups.get(logical_id)
+        return (lookup.of,) if lookup is not None and lookup.of else ()
+
+    def adopted(self) -> set[str]:
+        return {i.adopt for i in self.integrations.values() if i.adopt is not None}
 
     def with_integrations(self, integrations: dict[str, IntegrationSpec]) -> Spec:
-        return replace(self, integrations=integrations)._pruned()
+        """Lookups of an integration that goes go with it."""
+        lookups = {
+            lid: lookup for lid, lookup in self.lookups.items() if not lookup.of or lookup.of in integrations
+        }
+        return replace(self, integrations=integrations, lookups=lookups)._pruned()
+
+    def with_lookups(self, lookups: dict[str, LookupSpec]) -> Spec:
+        return replace(self, lookups=lookups)._pruned()
 
     def with_attachments(self, attachments: dict[str, AttachmentSpec]) -> Spec:
         return replace(self, attachments=attachments)._pruned()
@@ -228,6 +303,7 @@ class ApiVariant:
 
 def reset_spacelift(emulator: Emulator) -> None:
     emulator.reset()
+    emulator.add_space(LEGACY_SPACE)
     for stack in STACKS:
         emulator.add_stack(stack)
     emulator.add_module(MODULE)
@@ -245,6 +321,8 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             self.options: dict[str, Any] = {}
             self.api = ApiVariant()
             self.counted = 0
+            #: The integrations made in the UI: ID -> the settings they were made with.
+            self.made_in_ui: dict[str, IntegrationSettings] = {}
             #: Set while an operation or a check runs: still set in teardown, it failed.
             self.broken = False
 
@@ -259,15 +337,23 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
                 not_found_style=st.sampled_from(["null", "error"]),
                 external_id_required=st.booleans(),
             ),
+            made_in_ui=st.lists(st.sampled_from(MADE_IN_UI), min_size=1, max_size=2, unique=True),
             data=st.data(),
         )
         def create(
-            self, replacement_rollback: str, made_up_ids: str, api: ApiVariant, data: st.DataObject
+            self,
+            replacement_rollback: str,
+            made_up_ids: str,
+            api: ApiVariant,
+            made_in_ui: list[IntegrationSettings],
+            data: st.DataObject,
         ) -> None:
-            """CloudFormation's unknowns and the Spacelift API's, each played both ways."""
+            """CloudFormation's unknowns and the Spacelift API's, each played both ways; Spacelift
+            holds one or two integrations made in the UI."""
             self.options = {"replacement_rollback": replacement_rollback, "made_up_ids": made_up_ids}
             self.api = api
             api.apply(emulator)
+            self.made_in_ui = {emulator.add_integration(made).id: made for made in made_in_ui}
             self.new_stack(data)
 
         @precondition(lambda self: self.stack is not None and self.stack.status == "ROLLBACK_COMPLETE")
@@ -276,6 +362,7 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             """A ROLLBACK_COMPLETE stack can only be deleted; then a new one is created."""
             assert self.stack is not None
             assert self.stack.delete() == "DELETE_COMPLETE"
+            assert_matches_spacelift(self.stack, emulator, self.made_in_ui)
             self.new_stack(data)
 
         @precondition(lambda self: self.updatable and self.spec.integrations)
@@ -283,16 +370,35 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
         def change_integration(self, data: st.DataObject) -> None:
             lid = data.draw(st.sampled_from(sorted(self.spec.integrations)), label="integration")
             current = self.spec.integrations[lid]
+            names = st.sampled_from(self.spec.free_names(lid) or [current.name])
             choices: dict[str, st.SearchStrategy[Any]] = {
-                "Name": st.sampled_from(self.spec.free_names(lid) or [current.name]),
+                "Name": names,
                 "Labels": st.lists(st.sampled_from(LABELS), unique=True).map(tuple),
                 "DurationSeconds": st.sampled_from(DURATIONS),
                 "ExternalIdsFor": st.lists(st.sampled_from(TARGETS), unique=True, max_size=3).map(tuple),
             }
+            if any(lookup.of == lid for lookup in self.spec.lookups.values()):
+                # Not renamed under a lookup that follows its name: the lookup's rollback Update
+                # (sent before the integration's, assumption 7 of the model) would look for the
+                # old name before the integration has it again, and fail the rollback.
+                del choices["Name"]
+            if current.adopt is not None:
+                # Another one made in the UI (a replacement), or the property removed or put back.
+                others = self.free_in_ui()
+                choices["AdoptIntegrationId"] = st.sampled_from([*others, None])
             what = data.draw(st.sampled_from(sorted(choices)), label="property")
             value = data.draw(choices[what], label=what)
             field_name = {"Name": "name", "Labels": "labels", "DurationSeconds": "duration"}
-            changed = replace(current, **{field_name.get(what, "external_ids_for"): value})
+            if what == "AdoptIntegrationId" and value is None:
+                changed = replace(current, declared=not current.declared)  # removed, or put back
+            elif what == "AdoptIntegrationId":
+                changed = replace(current, adopt=value, declared=True)
+            else:
+                changed = replace(current, **{field_name.get(what, "external_ids_for"): value})
+            if changed.adopt != current.adopt and data.draw(st.booleans(), label="renamed too"):
+                # With unique names, Spacelift refuses the other integration the name the
+                # first one keeps until the cleanup (docs/resources/integration.md).
+                changed = replace(changed, name=data.draw(names, label="Name"))
             self.deploy(data, self.spec.with_integrations({**self.spec.integrations, lid: changed}))
 
         @precondition(lambda self: self.updatable and len(self.spec.integrations) < len(INTEGRATION_IDS))
@@ -301,6 +407,58 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             lid = next(i for i in INTEGRATION_IDS if i not in self.spec.integrations)
             added = IntegrationSpec(data.draw(st.sampled_from(self.spec.free_names()), label="name"))
             self.deploy(data, self.spec.with_integrations({**self.spec.integrations, lid: added}))
+
+        @precondition(
+            lambda self: (
+                self.updatable and len(self.spec.integrations) < len(INTEGRATION_IDS) and self.free_in_ui()
+            )
+        )
+        @rule(data=st.data())
+        def adopt_integration(self, data: st.DataObject) -> None:
+            """A new logical resource takes over an integration made in the UI."""
+            lid = next(i for i in INTEGRATION_IDS if i not in self.spec.integrations)
+            self.deploy(
+                data, self.spec.with_integrations({**self.spec.integrations, lid: self.adopting(data)})
+            )
+
+        def free_in_ui(self) -> list[str]:
+            """The integrations made in the UI no resource holds, in the order they were made
+            (not by ID: IDs are random, and the draws must pick the same ones on every run)."""
+            return [i for i in self.made_in_ui if i not in self.spec.adopted()]
+
+        def adopting(self, data: st.DataObject) -> IntegrationSpec:
+            free = self.free_in_ui()
+            return IntegrationSpec(
+                data.draw(st.sampled_from(self.spec.free_names()), label="name"),
+                duration=data.draw(st.sampled_from(DURATIONS), label="DurationSeconds"),
+                labels=data.draw(st.lists(st.sampled_from(LABELS), unique=True).map(tuple), label="Labels"),
+                adopt=data.draw(st.sampled_from(free), label="AdoptIntegrationId"),
+            )
+
+        @precondition(lambda self: self.updatable and len(self.spec.lookups) < len(LOOKUP_IDS))
+        @rule(data=st.data())
+        def add_lookup(self, data: st.DataObject) -> None:
+            """By the name an integration made in the UI was made with (if the stack adopted it,
+            it carries the stack's name: the lookup fails and the update rolls back), or by the
+            name of one the stack made."""
+            lid = next(i for i in LOOKUP_IDS if i not in self.spec.lookups)
+            made = sorted(logical for logical, i in self.spec.integrations.items() if i.adopt is None)
+            named = [LookupSpec(name=m.name) for m in self.made_in_ui.values()]
+            named += [LookupSpec(of=logical) for logical in made]
+            lookup = data.draw(st.sampled_from(named), label="lookup")
+            targets = data.draw(
+                st.lists(st.sampled_from(TARGETS), unique=True, max_size=2), label="ExternalIdsFor"
+            )
+            lookup = replace(lookup, external_ids_for=tuple(targets))
+            self.deploy(data, self.spec.with_lookups({**self.spec.lookups, lid: lookup}))
+
+        @precondition(lambda self: self.updatable and self.spec.lookups)
+        @rule(data=st.data())
+        def remove_lookup(self, data: st.DataObject) -> None:
+            lid = data.draw(st.sampled_from(sorted(self.spec.lookups)), label="lookup")
+            self.deploy(
+                data, self.spec.with_lookups({k: v for k, v in self.spec.lookups.items() if k != lid})
+            )
 
         @precondition(lambda self: self.updatable and self.spec.integrations)
         @rule(data=st.data())
@@ -398,8 +556,12 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             )
             self.spec = Spec()
             self.counted = 0
-            first = data.draw(st.sampled_from(NAMES), label="first name")
-            spec = Spec({"IntegrationA": IntegrationSpec(first)})
+            if data.draw(st.booleans(), label="adopting first"):
+                spec = Spec({"IntegrationA": self.adopting(data)})
+            else:
+                spec = Spec(
+                    {"IntegrationA": IntegrationSpec(data.draw(st.sampled_from(NAMES), label="first name"))}
+                )
             if data.draw(st.booleans(), label="with an attachment"):
                 spec = spec.with_attachments({"AttachmentA": AttachmentSpec("IntegrationA", "my-stack-id")})
             self.deploy(data, spec)
@@ -448,8 +610,7 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             new = sorted(set(spec.resources()) - set(stack.resources))
             if not new:
                 return fault.depends_on
-            chosen = new[fault.skip % len(new)]
-            return (spec.attachments[chosen].integration,) if chosen in spec.attachments else ()
+            return spec.depends_on(new[fault.skip % len(new)])
 
         def count(self, stack: Stack, fault: Fault, status: str) -> None:
             """What this operation explored, for docs/reliability.md."""
@@ -462,6 +623,16 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             tally.add("lifecycle: late redeliveries", sum(r.delivery.late for r in requests))
             tally.add("lifecycle: function deaths", sum(r.deliveries.count("died") for r in requests))
             tally.add("lifecycle: Spacelift faults armed", fault.kind in ("5xx", "applied-5xx"))
+            tally.add("lifecycle: adopting requests", sum(adopts(r) for r in requests))
+            tally.add("lifecycle: give-backs", sum(self.gives_back(r) for r in requests))
+            tally.add("lifecycle: lookups", sum(r.event["ResourceType"] == LOOKUP for r in requests))
+
+        def gives_back(self, request: Request) -> bool:
+            """A Delete of an adopting resource, or of an integration made in the UI: the provider
+            gives the integration back."""
+            properties = request.event["ResourceProperties"]
+            adopting = "AdoptIntegrationId" in properties or request.physical_id in self.made_in_ui
+            return request.request_type == "Delete" and adopting
 
         # What must hold -----------------------------------------------------------------------
 
@@ -471,21 +642,33 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
                 return
             self.broken = True
             assert self.stack.status and not self.stack.status.endswith("_FAILED"), describe(self.stack)
-            assert_matches_spacelift(self.stack, emulator)
+            assert_matches_spacelift(self.stack, emulator, self.made_in_ui)
             assert not self.stack.conflicts(), describe(self.stack)
+            held = {lid: self.stack.resources[lid].physical_id for lid in self.spec.integrations}
+            adopted = {lid: i.adopt for lid, i in self.spec.integrations.items() if i.adopt is not None}
+            assert adopted.items() <= held.items(), describe(self.stack)
             self.broken = False
 
         def teardown(self) -> None:
-            """The end of every run: deleting the stack leaves Spacelift empty."""
+            """The end of every run: deleting the stack leaves the integrations made in the UI
+            as they were made, and nothing else."""
             emulator.faults.reset()
             emulator.reset_counters()  # the faults this file injects are counted by count()
             stack = self.stack
             if self.broken or stack is None or stack.status in (None, "DELETE_COMPLETE"):
                 return  # a failure is being reported already, or there is nothing to delete
             assert stack.delete() == "DELETE_COMPLETE", describe(stack)
-            assert emulator.integrations == {} and emulator.attachments == {}, describe(stack)
+            assert_matches_spacelift(stack, emulator, self.made_in_ui)
+            assert set(emulator.integrations) == set(self.made_in_ui), describe(stack)
+            assert emulator.attachments == {}, describe(stack)
 
     return StackMachine
+
+
+def adopts(request: Request) -> bool:
+    """A Create or Update that takes over an integration made in the UI."""
+    adopted = request.event["ResourceProperties"].get("AdoptIntegrationId")
+    return request.request_type != "Delete" and adopted not in (None, request.physical_id)
 
 
 @pytest.mark.timeout(0 if LONG_RUN else 600)  # a failure's shrinking may take minutes

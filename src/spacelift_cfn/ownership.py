@@ -79,8 +79,8 @@ class Made:
     #: For an integration taken over with ``AdoptIntegrationId``: the RequestId of the request
     #: that adopted it. Such an integration is given back, never deleted.
     adopted_by: str = ""
-    #: Its settings before the adoption (JSON), restored when it is given back; "" once the
-    #: stack has updated it since (it is then given back as the stack left it).
+    #: Its settings before the adoption (JSON), restored when it is given back (also after the
+    #: stack updated it); "" when unknown: it is then given back as the stack left it.
     previous: str = ""
 
     @property
