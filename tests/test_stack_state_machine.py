@@ -331,6 +331,7 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
         @initialize(
             replacement_rollback=st.sampled_from(["revert", "update"]),
             made_up_ids=st.sampled_from(["generated", "empty"]),
+            rollback_order=st.sampled_from(["reverse", "forward"]),
             api=st.builds(
                 ApiVariant,
                 unique_names=st.booleans(),
@@ -342,15 +343,21 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
         )
         def create(
             self,
+            *,
             replacement_rollback: str,
             made_up_ids: str,
+            rollback_order: str,
             api: ApiVariant,
             made_in_ui: list[IntegrationSettings],
             data: st.DataObject,
         ) -> None:
             """CloudFormation's unknowns and the Spacelift API's, each played both ways; Spacelift
             holds one or two integrations made in the UI."""
-            self.options = {"replacement_rollback": replacement_rollback, "made_up_ids": made_up_ids}
+            self.options = {
+                "replacement_rollback": replacement_rollback,
+                "made_up_ids": made_up_ids,
+                "rollback_order": rollback_order,
+            }
             self.api = api
             api.apply(emulator)
             self.made_in_ui = {emulator.add_integration(made).id: made for made in made_in_ui}
@@ -377,10 +384,12 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
                 "DurationSeconds": st.sampled_from(DURATIONS),
                 "ExternalIdsFor": st.lists(st.sampled_from(TARGETS), unique=True, max_size=3).map(tuple),
             }
-            if any(lookup.of == lid for lookup in self.spec.lookups.values()):
-                # Not renamed under a lookup that follows its name: the lookup's rollback Update
-                # (sent before the integration's, assumption 7 of the model) would look for the
-                # old name before the integration has it again, and fail the rollback.
+            follows = any(lookup.of == lid for lookup in self.spec.lookups.values())
+            if follows and self.options["rollback_order"] == "reverse":
+                # Not renamed under a lookup that follows its name when rollbacks go dependents
+                # first (assumption 7 of the model): the lookup's rollback Update would look for the
+                # old name before the integration has it again, and fail the rollback
+                # (docs/resources/lookup.md warns of this).
                 del choices["Name"]
             if current.adopt is not None:
                 # Another one made in the UI (a replacement), or the property removed or put back.
@@ -617,6 +626,10 @@ def stack_machine(function: LocalFunction, emulator: Emulator) -> type[RuleBased
             requests, self.counted = stack.requests[self.counted :], len(stack.requests)
             tally.add("lifecycle: stack operations played")
             tally.add("lifecycle: rollbacks played", status.endswith("ROLLBACK_COMPLETE"))
+            tally.add(
+                "lifecycle: update rollbacks played dependencies first",
+                status == "UPDATE_ROLLBACK_COMPLETE" and stack.rollback_order == "forward",
+            )
             tally.add("lifecycle: sibling failures", fault.kind == "sibling")
             tally.add("lifecycle: cancelled creates", sum(not r.used for r in requests))
             tally.add("lifecycle: duplicate deliveries", sum(r.delivery.duplicate for r in requests))

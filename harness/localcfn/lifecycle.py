@@ -84,7 +84,9 @@ named here, and the tests run every choice.
 7. **Update failure.** UPDATE_ROLLBACK_IN_PROGRESS sends every resource updated in this operation,
    the failed one included, a rollback Update with ResourceProperties and OldResourceProperties
    swapped, to its current physical ID, in reverse order
-   (https://github.com/aws/aws-cdk/pull/29581). A FAILED Update's PhysicalResourceId becomes the
+   (https://github.com/aws/aws-cdk/pull/29581). That order is not documented by AWS: option
+   ``rollback_order`` "reverse" (the default: dependents first) or "forward" (dependencies first,
+   as a rollback that is an update to the previous template would). A FAILED Update's PhysicalResourceId becomes the
    resource's (https://github.com/aws/aws-cdk/issues/13527), and a rollback Update answered with
    a new ID is taken like any replacement (its predecessor is deleted in the rollback cleanup).
    A replaced resource goes back to its old ID; whether CloudFormation also sends an Update to the
@@ -291,6 +293,7 @@ class Stack:
         seed: int | None = None,
         replacement_rollback: Literal["revert", "update"] = "revert",
         made_up_ids: Literal["generated", "empty"] = "generated",
+        rollback_order: Literal["reverse", "forward"] = "reverse",
         slow_create: Callable[[dict[str, Any]], AbstractContextManager[Any]] | None = None,
         during_pause: float = 0.1,
         dying_timeout: float = 2.0,
@@ -302,6 +305,7 @@ class Stack:
         self.service_token = service_token
         self.replacement_rollback = replacement_rollback
         self.made_up_ids = made_up_ids
+        self.rollback_order = rollback_order
         self.slow_create = slow_create or (lambda event: nullcontext())
         self.during_pause = during_pause
         self.dying_timeout = dying_timeout
@@ -505,7 +509,7 @@ class Stack:
         self._set("UPDATE_ROLLBACK_IN_PROGRESS")
         leftovers: list[_Step | Resource] = []
         ok = True
-        for step in reversed(steps):
+        for step in reversed(steps) if self.rollback_order == "reverse" else steps:
             if step.kind in ("updated", "update_failed"):
                 ok = self._revert(step, leftovers) and ok
             elif step.kind == "replaced":
@@ -520,6 +524,8 @@ class Stack:
             self._set("UPDATE_ROLLBACK_FAILED")
             return
         self._set("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        if self.rollback_order == "forward":
+            leftovers.reverse()  # the cleanup deletes in reverse dependency order either way
         for leftover in leftovers:
             if isinstance(leftover, Resource):
                 self._clean_up(leftover)
