@@ -162,15 +162,15 @@ def create(client: SpaceliftClient, request: Request) -> Result:
             return _adopt(client, request, properties, spacelift_account, ledger)
         mutated = _create(client, request, properties, adopt=start.redelivery)
         made = Made(mutated.id, mutated.id)
-        if ledger.record_made(made, request.request_id):
-            _delete(client, request, mutated.id)
-            ledger.forget(made)
-            raise CreateCancelled
-        try:
-            return _result(mutated, properties, spacelift_account, request, strict=True)
-        except (SpaceliftError, DeadlineExceeded) as error:
-            _undo(client, request, ledger, made, error)
-            raise SpaceliftError(f"{error} The integration it created was deleted again.") from error
+        return _keep(
+            client,
+            request,
+            ledger,
+            made,
+            mutated=mutated,
+            properties=properties,
+            spacelift_account=spacelift_account,
+        )
     except Exception as error:
         uncertain = isinstance(error, OutcomeUnknown) or not isinstance(error, SpaceliftError)
         ledger.finish_create(request.request_id, uncertain=uncertain)
@@ -356,15 +356,42 @@ def _adopt(
         raise SpaceliftError(
             f"Could not adopt AWS integration {integration_id} ({error}); it was given back as it was."
         ) from error
+    return _keep(
+        client,
+        request,
+        ledger,
+        made,
+        mutated=mutated,
+        properties=properties,
+        spacelift_account=spacelift_account,
+    )
+
+
+def _keep(
+    client: SpaceliftClient,
+    request: Request,
+    ledger: Ledger,
+    made: Made,
+    *,
+    mutated: Mutated,
+    properties: IntegrationProperties,
+    spacelift_account: Account,
+) -> Result:
+    """Record what this request made or adopted, and answer it. A cancellation that came in
+    the meantime, or an answer that cannot be built, removes it again: deletes what was made,
+    gives back what was adopted."""
     if ledger.record_made(made, request.request_id):
-        _give_back(client, request, made)
+        _remove(client, request, made)
         ledger.forget(made)
         raise CreateCancelled
     try:
         return _result(mutated, properties, spacelift_account, request, strict=True)
     except (SpaceliftError, DeadlineExceeded) as error:
-        _undo_adoption(client, request, ledger, made, error)
-        raise SpaceliftError(f"{error} The adopted integration was given back as it was.") from error
+        if made.adopted:
+            _undo_adoption(client, request, ledger, made, error)
+            raise SpaceliftError(f"{error} The adopted integration was given back as it was.") from error
+        _undo(client, request, ledger, made, error)
+        raise SpaceliftError(f"{error} The integration it created was deleted again.") from error
 
 
 def _undo_adoption(
