@@ -16,7 +16,7 @@ import pytest
 from localcfn import LocalFunction, ResponseServer
 from spacelift_cfn import handler
 from spacelift_cfn.resources import external_ids
-from spacelift_emulator import Emulator
+from spacelift_emulator import Emulator, IntegrationSettings
 from tests import tally
 
 API_KEY_ID = "01HXKEYAAAAAAAAAAAAAAAAAAA"
@@ -31,6 +31,31 @@ SERVICE_TOKEN = "arn:aws:lambda:eu-west-1:123456789012:function:spacelift-cfn-pr
 INTEGRATION = "Custom::SpaceliftAwsIntegration"
 ATTACHMENT = "Custom::SpaceliftAwsIntegrationAttachment"
 EXTERNAL_ID = "Custom::SpaceliftAwsIntegrationExternalId"
+
+
+#: A space the stacks do not see (integrations there cannot be attached until adopted into root).
+LEGACY_SPACE = "legacy"
+#: Integrations made in the UI before the stack: every setting unlike the stack's defaults.
+MADE_IN_UI = (
+    IntegrationSettings(
+        name="legacy-ci",
+        role_arn="arn:aws:iam::123456789012:role/legacy-ci",
+        labels=("team-data", "autoattach:data"),
+        duration_seconds=3600,
+        region="eu-west-1",
+        autoattach_enabled=True,
+        external_id="custom-external-id",
+    ),
+    IntegrationSettings(
+        name="legacy-deploy",
+        role_arn="arn:aws-us-gov:iam::123456789012:role/path/legacy-deploy",
+        labels=("env-prod",),
+        duration_seconds=7200,
+        space=LEGACY_SPACE,
+        generate_credentials_in_worker=True,
+        tag_assume_role=True,
+    ),
+)
 
 
 @pytest.fixture(scope="session")

@@ -17,19 +17,11 @@ import pytest
 from localcfn import LocalFunction
 from spacelift_cfn.resources.integration import owner_label
 from spacelift_emulator import Emulator, IntegrationSettings
-from tests.conftest import ACCOUNT_NAME, ROLE_ARN, STACK_ID, event
+from tests.conftest import ACCOUNT_NAME, MADE_IN_UI, ROLE_ARN, STACK_ID, event
 from tests.test_rollback_cases import OTHER_STACK_ID, created, delete_for, deleted
 
 #: An integration made in the UI, with settings unlike the stack's.
-ORIGINAL = IntegrationSettings(
-    name="legacy_role",
-    role_arn="arn:aws:iam::123456789012:role/legacy_role",
-    labels=("team-data", "autoattach:data"),
-    duration_seconds=3600,
-    region="eu-west-1",
-    autoattach_enabled=True,
-    external_id="custom-id",
-)
+ORIGINAL = MADE_IN_UI[0]
 PROPERTIES: dict[str, Any] = {
     "Name": "my_role",
     "RoleArn": ROLE_ARN,

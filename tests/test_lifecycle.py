@@ -20,7 +20,7 @@ import pytest
 from localcfn import SIBLING, Delivery, LocalFunction, OperationNotAllowed, Request, Resource, Stack
 from spacelift_emulator import Emulator, IntegrationSettings
 from spacelift_emulator.state import ROOT_SPACE, Integration
-from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, SERVICE_TOKEN
+from tests.conftest import ATTACHMENT, INTEGRATION, LEGACY_SPACE, MADE_IN_UI, ROLE_ARN, SERVICE_TOKEN
 
 LOOKUP = "Custom::SpaceliftAwsIntegrationLookup"
 OWNER_LABEL_PREFIX = "spacelift-cfn:"
@@ -463,19 +463,6 @@ def test_an_attachment_switched_to_another_integration_and_rolled_back_is_attach
     assert emulator.integrations == {} and emulator.attachments == {}
 
 
-#: Integrations made in the UI before the stack, unlike the stack's settings in every way.
-LEGACY = IntegrationSettings(
-    name="legacy_role",
-    role_arn="arn:aws:iam::123456789012:role/legacy_role",
-    labels=("team-data",),
-    duration_seconds=3600,
-    region="eu-west-1",
-)
-OTHER_LEGACY = IntegrationSettings(
-    name="other_legacy", role_arn="arn:aws:iam::123456789012:role/other_legacy", duration_seconds=7200
-)
-
-
 def lookup(name: Any) -> dict[str, Any]:
     return {"Type": LOOKUP, "Properties": {"ServiceToken": SERVICE_TOKEN, "Name": name}}
 
@@ -487,12 +474,13 @@ def test_an_adoption_switched_to_another_integration_and_rolled_back_gives_the_o
     """``AdoptIntegrationId`` changed is a replacement: the update adopts the other integration
     and moves the attachment to it; rolled back, the attachment returns to the first and the
     other is given back as it was made. The stack's deletion gives the first back too."""
-    made_in_ui = {emulator.add_integration(settings).id: settings for settings in (LEGACY, OTHER_LEGACY)}
+    emulator.add_space(LEGACY_SPACE)
+    made_in_ui = {emulator.add_integration(settings).id: settings for settings in MADE_IN_UI}
     first, other = made_in_ui
     stack = make_stack(replacement_rollback=replacement_rollback)
     adopting = template(
         SpaceliftIntegration=integration(AdoptIntegrationId=first),
-        Legacy=lookup(OTHER_LEGACY.name),
+        Legacy=lookup(MADE_IN_UI[1].name),
         Sibling=sibling(["Attachment"]),
     )
     assert stack.create(adopting) == "CREATE_COMPLETE", describe(stack)
@@ -501,7 +489,7 @@ def test_an_adoption_switched_to_another_integration_and_rolled_back_gives_the_o
     assert_matches_spacelift(stack, emulator, made_in_ui)
     switched = template(
         SpaceliftIntegration=integration("renamed", AdoptIntegrationId=other),
-        Legacy=lookup(OTHER_LEGACY.name),
+        Legacy=lookup(MADE_IN_UI[1].name),
         Sibling=sibling(["Attachment"], fail_on="update", generation=1),
     )
 

@@ -41,7 +41,7 @@ from hypothesis.stateful import (
 from localcfn import SIBLING, Delivery, LocalFunction, Request, Stack
 from spacelift_emulator import Emulator, IntegrationSettings
 from tests import tally
-from tests.conftest import ATTACHMENT, INTEGRATION, ROLE_ARN, SERVICE_TOKEN
+from tests.conftest import ATTACHMENT, INTEGRATION, LEGACY_SPACE, MADE_IN_UI, ROLE_ARN, SERVICE_TOKEN
 from tests.test_lifecycle import LOOKUP, assert_matches_spacelift, describe, slow_creates
 from tests.test_rollback_cases import CHANGES
 
@@ -61,29 +61,6 @@ TARGETS = (*STACKS, MODULE)
 ACCESS = ((True, True), (True, False), (False, True))
 MUTATIONS = tuple(sorted(CHANGES))
 SEEDS = itertools.count(1000)
-#: A space the stacks do not see (integrations there cannot be attached until adopted into root).
-LEGACY_SPACE = "legacy"
-#: Integrations made in the UI before the stack: every setting unlike the stack's defaults.
-MADE_IN_UI = (
-    IntegrationSettings(
-        name="legacy-ci",
-        role_arn="arn:aws:iam::123456789012:role/legacy-ci",
-        labels=("team-data", "autoattach:data"),
-        duration_seconds=3600,
-        region="eu-west-1",
-        autoattach_enabled=True,
-        external_id="custom-external-id",
-    ),
-    IntegrationSettings(
-        name="legacy-deploy",
-        role_arn="arn:aws-us-gov:iam::123456789012:role/path/legacy-deploy",
-        labels=("env-prod",),
-        duration_seconds=7200,
-        space=LEGACY_SPACE,
-        generate_credentials_in_worker=True,
-        tag_assume_role=True,
-    ),
-)
 
 
 # The template, as a few facts ------------------------------------------------------------------
