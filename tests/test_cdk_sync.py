@@ -248,3 +248,14 @@ def test_npm_and_pypi_use_the_same_aws_cdk_lib_and_constructs() -> None:
         assert package["devDependencies"][name] == pins[name], name
         # The wheel requires at least this version, which the pinned Python package satisfies.
         assert package["peerDependencies"][name] == f"^{pins[name]}", name
+
+
+def test_the_packages_carry_what_construct_hub_looks_for(
+    assembly: dict[str, Any], constructs: dict[str, str]
+) -> None:
+    """Construct Hub lists jsii libraries whose keywords name the CDK ("awscdk"), and shows the
+    API reference jsii-docgen writes (the build copies it to cdk/API.md): every construct is in it."""
+    assert "awscdk" in assembly.get("keywords", [])
+    reference = (ROOT / "cdk" / "API.md").read_text()
+    for construct in (*sorted(constructs.values()), "SpaceliftProvider"):
+        assert f"### {construct} " in reference, construct
